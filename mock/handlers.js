@@ -1,0 +1,174 @@
+// createMock: the request handlers of both sides (API and storage), the job
+// state and the request log. The handlers know nothing about ports or mount
+// points: result URLs are built from `apiBase` and `storageBase`.
+
+import { DEMO_SCENARIO_NAMES, demoScenario, isDemoScenario, newDemoJobId } from "./demo.js";
+import { applyCors, preflight, readBody, splitUrl, writeFailure, writeReply } from "./http.js";
+import { createRecorder } from "./recorder.js";
+import { json, methodNotAllowed, notFound } from "./replies.js";
+import { deleteReply, downloadReply, findScenario, pollReply } from "./scenarios.js";
+
+const JOB_PATH = /^\/job\/([^/]+)$/;
+const PROXY_PATH = /^\/proxy\/result\/([^/]+)$/;
+const RESULT_PATH = /^\/result\/([^/]+)$/;
+
+function matchId(pattern, pathname) {
+  const match = pathname.match(pattern);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}
+
+function apiRoute(pathname) {
+  if (pathname === "/__mock/requests") return { name: "requests", control: true };
+  if (pathname === "/__mock/reset") return { name: "reset", control: true };
+  if (pathname === "/extract") return { name: "extract", jobId: null };
+  const jobId = matchId(JOB_PATH, pathname);
+  if (jobId !== null) return { name: "job", jobId };
+  const proxied = matchId(PROXY_PATH, pathname);
+  if (proxied !== null) return { name: "proxy", jobId: proxied };
+  return { name: "unknown", jobId: null };
+}
+
+function storageRoute(pathname) {
+  const jobId = matchId(RESULT_PATH, pathname);
+  return jobId !== null ? { name: "result", jobId } : { name: "unknown", jobId: null };
+}
+
+async function readJson(req) {
+  try {
+    return JSON.parse(await readBody(req));
+  } catch {
+    return undefined;
+  }
+}
+
+// Builds the reply (maybe asynchronously), writes it, and notes the status.
+function serve(res, entry, makeReply) {
+  return Promise.resolve()
+    .then(makeReply)
+    .then((reply) => {
+      const written = writeReply(res, reply);
+      if (entry) entry.status = res.headersSent ? res.statusCode : null;
+      return written;
+    })
+    .catch((error) => writeFailure(res, error));
+}
+
+/**
+ * @param {{ apiBase: string, storageBase: string, now?: () => number }} options
+ *   apiBase/storageBase: absolute URLs (no trailing slash) the two handlers are reachable at.
+ *   now: clock for job times and the demo timelines (default Date.now; tests may fake it).
+ */
+export function createMock({ apiBase, storageBase, now = Date.now }) {
+  const recorder = createRecorder();
+  const jobs = new Map(); // job id -> { createdAt, polls, downloads, canceled, demo? }
+
+  function reset() {
+    recorder.clear();
+    jobs.clear();
+  }
+
+  function lookup(id) {
+    const state = jobs.get(id);
+    if (state?.demo) return { scenario: demoScenario(state.demo), args: [] };
+    return findScenario(id);
+  }
+
+  function stateOf(id, time) {
+    if (!jobs.has(id)) jobs.set(id, { createdAt: time, polls: 0, downloads: 0, canceled: false });
+    return jobs.get(id);
+  }
+
+  function context(id, found, extra = {}) {
+    const time = now();
+    const state = stateOf(id, time);
+    return { id, args: found.args, state, now: time, apiBase, storageBase, ...extra };
+  }
+
+  function jobReply(req, id) {
+    if (req.method !== "GET" && req.method !== "DELETE") return methodNotAllowed("GET", "DELETE");
+    const found = lookup(id);
+    if (!found) return notFound("Job not found");
+    const ctx = context(id, found);
+    if (req.method === "DELETE") return deleteReply(found.scenario, ctx);
+    ctx.state.polls += 1;
+    return pollReply(found.scenario, { ...ctx, poll: ctx.state.polls, download: ctx.state.downloads });
+  }
+
+  function resultReply(req, id, search) {
+    if (req.method !== "GET") return methodNotAllowed("GET");
+    const found = lookup(id);
+    if (!found) return notFound("Result not found");
+    const token = new URLSearchParams(search).get("token");
+    const ctx = context(id, found, { token });
+    ctx.state.downloads += 1;
+    return downloadReply(found.scenario, { ...ctx, poll: ctx.state.polls, download: ctx.state.downloads });
+  }
+
+  async function extractReply(req, entry) {
+    if (req.method !== "POST") return methodNotAllowed("POST");
+    const body = await readJson(req);
+    if (body === undefined) return json(400, { error: "The body must be JSON (at most 1 MB)" });
+    if (body?.async !== true) return json(400, { error: "The mock only accepts asynchronous submissions ({ async: true })" });
+    const name = body.scenario ?? "quick";
+    if (typeof name !== "string" || !isDemoScenario(name)) {
+      return json(400, { error: `Unknown scenario; use one of: ${DEMO_SCENARIO_NAMES.join(", ")}` });
+    }
+    const id = newDemoJobId(name);
+    jobs.set(id, { createdAt: now(), polls: 0, downloads: 0, canceled: false, demo: name });
+    entry.jobId = id;
+    return json(200, { job_id: id, status: "pending", message: `Mock job submitted (scenario ${name})` });
+  }
+
+  function controlReply(req, route, search) {
+    if (req.method === "OPTIONS") return preflight(req);
+    if (route.name === "requests") {
+      if (req.method !== "GET") return methodNotAllowed("GET");
+      const query = new URLSearchParams(search);
+      return json(200, recorder.list({ job: query.get("job"), side: query.get("side") }));
+    }
+    if (req.method !== "POST") return methodNotAllowed("POST");
+    reset();
+    return json(200, { ok: true });
+  }
+
+  function apiReply(req, route, search, entry) {
+    if (req.method === "OPTIONS") return preflight(req);
+    if (req.headers["x-api-key"] === "wrong") return json(401, { error: "Invalid API key" });
+    if (route.name === "job") return jobReply(req, route.jobId);
+    if (route.name === "proxy") return resultReply(req, route.jobId, search);
+    if (route.name === "extract") return extractReply(req, entry);
+    return notFound();
+  }
+
+  function storageReply(req, route, search) {
+    if (req.method === "OPTIONS") return preflight(req);
+    if (route.name === "result") return resultReply(req, route.jobId, search);
+    return notFound();
+  }
+
+  /** Handles a request to the API side; `pathname` has any mount prefix stripped. */
+  function handleApi(req, res, pathname = splitUrl(req).pathname) {
+    const { search } = splitUrl(req);
+    const route = apiRoute(pathname);
+    applyCors(res);
+    if (route.control) return serve(res, null, () => controlReply(req, route, search));
+    const entry = recorder.record("api", req, res, { path: pathname + search, jobId: route.jobId });
+    return serve(res, entry, () => apiReply(req, route, search, entry));
+  }
+
+  /** Handles a request to the storage side (presigned result URLs). */
+  function handleStorage(req, res, pathname = splitUrl(req).pathname) {
+    const { search } = splitUrl(req);
+    const route = storageRoute(pathname);
+    applyCors(res);
+    const entry = recorder.record("storage", req, res, { path: pathname + search, jobId: route.jobId });
+    return serve(res, entry, () => storageReply(req, route, search));
+  }
+
+  return { handleApi, handleStorage, requests: recorder.requests, reset };
+}

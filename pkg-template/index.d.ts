@@ -1,0 +1,118 @@
+// Type declarations of pulse-jobs, matching the contract in DESIGN.md.
+
+/** Waits until the job ends; resolves with it when `completed` (large results downloaded). */
+export function waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;
+/** Reads the job once, as the API sent it (a large-result pointer stays a pointer). */
+export function getJob(jobId: string, options?: RequestOptions): Promise<Job>;
+/** Cancels a pending or processing job (`DELETE /job/{jobId}`). */
+export function cancelJob(jobId: string, options?: RequestOptions): Promise<CancelResult>;
+
+/** Holds options for every call; per-call options override them (headers merge by name). */
+export class PulseClient {
+  /** @throws {PulseError} `INVALID_ARGUMENT` at once when an option is invalid. */
+  constructor(options?: ClientOptions);
+  waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;
+  getJob(jobId: string, options?: RequestOptions): Promise<Job>;
+  cancelJob(jobId: string, options?: RequestOptions): Promise<CancelResult>;
+  /** Releases the client's wasm memory early; optional (it is also freed when garbage-collected). */
+  free(): void;
+}
+
+/** Every rejection of this package, except exceptions thrown by your own callbacks. */
+export class PulseError extends Error {
+  /** "PulseError", or "AbortError" when `code` is "ABORTED". */
+  name: "PulseError" | "AbortError";
+  code: ErrorCode;
+  jobId?: string;
+  /** The HTTP status of the last failed answer. */
+  httpStatus?: number;
+  /** The job as last polled, on JOB_FAILED, JOB_CANCELED and JOB_EXPIRED. */
+  job?: Job;
+  /** True when the same call may succeed if made again later. */
+  retryable: boolean;
+  /** For ABORTED: the signal's `reason`. */
+  cause?: unknown;
+}
+
+export interface ClientOptions {
+  /** Sent as `x-api-key`, only to baseUrl's origin. */
+  apiKey?: string;
+  /** Default "https://api.runpulse.com"; may carry a path prefix. */
+  baseUrl?: string;
+  /** Extra headers for API requests (baseUrl's origin only). */
+  headers?: Record<string, string>;
+  /** Default: globalThis.fetch. */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface RequestOptions extends ClientOptions {
+  signal?: AbortSignal;
+  /** Per HTTP attempt, in ms; default 30000. */
+  requestTimeoutMs?: number;
+}
+
+export interface WaitOptions extends RequestOptions {
+  /** Delay after the first poll, in ms; default 1000. */
+  initialDelayMs?: number;
+  /** Cap of the backoff, in ms; default max(15000, initialDelayMs). Retry-After may exceed it. */
+  maxDelayMs?: number;
+  /** Default 1.5. */
+  multiplier?: number;
+  /** 0..1, default 0.2: each delay is drawn from [base * (1 - jitter), base]. */
+  jitter?: number;
+  /** The whole wait, in ms; default 1800000 (30 min); 0 = no limit. */
+  timeoutMs?: number;
+  /** Consecutive transient failures tolerated; default 5. */
+  maxRetries?: number;
+  /** Fetch `is_url` results; default true. */
+  downloadResult?: boolean;
+  /** Largest result accepted, in bytes; default: no limit. */
+  maxResultBytes?: number;
+  /** After every successful poll, the terminal one included (`nextDelayMs` is then null). */
+  onProgress?: (job: Job, info: ProgressInfo) => void;
+  /** As a large result downloads. */
+  onDownloadProgress?: (progress: DownloadProgress) => void;
+}
+
+export interface ProgressInfo {
+  /** Poll requests sent so far, from 1. */
+  attempt: number;
+  elapsedMs: number;
+  /** The delay scheduled before the next poll, Retry-After included; null when polling ended. */
+  nextDelayMs: number | null;
+}
+
+export interface DownloadProgress {
+  loaded: number;
+  /** From Content-Length; null when the server did not say. */
+  total: number | null;
+}
+
+export type JobStatus = "pending" | "processing" | "completed" | "failed" | "canceled" | "expired";
+
+export interface Job {
+  job_id: string;
+  status: JobStatus | (string & {});
+  created_at?: string;
+  updated_at?: string;
+  result?: any;
+  error?: string;
+}
+
+export interface CancelResult {
+  job_id: string;
+  message: string;
+}
+
+export type ErrorCode =
+  | "INVALID_ARGUMENT"
+  | "JOB_FAILED"
+  | "JOB_CANCELED"
+  | "JOB_EXPIRED"
+  | "TIMEOUT"
+  | "ABORTED"
+  | "HTTP_ERROR"
+  | "NETWORK_ERROR"
+  | "INVALID_RESPONSE"
+  | "RESULT_TOO_LARGE"
+  | "RESULT_DOWNLOAD_FAILED";

@@ -1,0 +1,14 @@
+"use strict";
+// Node, require(): the wasm is compiled synchronously when this module loads.
+const wasm = require("./pulse_jobs.cjs");
+const { PulseError } = require("../pulse_error.cjs");
+
+wasm.setErrorClass(PulseError);
+
+module.exports = {
+  waitForJob: wasm.waitForJob,
+  getJob: wasm.getJob,
+  cancelJob: wasm.cancelJob,
+  PulseClient: wasm.PulseClient,
+  PulseError,
+};

@@ -1,0 +1,10 @@
+// Browsers, workers and bundlers: fetch and instantiate the wasm beside this
+// file (bundlers see the `new URL(..., import.meta.url)` and ship the asset).
+import init, { setErrorClass } from "./pulse_jobs.js";
+import { PulseError } from "../pulse_error.js";
+
+await init({ module_or_path: new URL("./pulse_jobs_bg.wasm", import.meta.url) });
+setErrorClass(PulseError);
+
+export { waitForJob, getJob, cancelJob, PulseClient } from "./pulse_jobs.js";
+export { PulseError };

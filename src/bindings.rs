@@ -1,0 +1,337 @@
+//! The `#[wasm_bindgen]` surface. Each export reads its JS arguments into
+//! Rust values, runs the core, and turns the outcome back into JS once.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, JsString, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::AbortSignal;
+
+use crate::error::Error;
+use crate::options::{validate_job_id, wrong_type, Options};
+use crate::platform::api::Api;
+use crate::platform::fetch::Http;
+use crate::platform::wait::{self, bounded, Hooks};
+use crate::platform::{object, Fault};
+
+thread_local! {
+    static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Registers the JS `PulseError` class that errors are built with. Called
+/// once by the package's entry module; not part of the public API.
+#[wasm_bindgen(js_name = setErrorClass)]
+pub fn set_error_class(class: Function) {
+    ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
+}
+
+/// Waits for a job; see `waitForJob` in the README.
+#[wasm_bindgen(js_name = waitForJob)]
+pub async fn wait_for_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    Defaults::default().wait_for_job(job_id, options).await
+}
+
+/// Reads a job once; see `getJob` in the README.
+#[wasm_bindgen(js_name = getJob)]
+pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    Defaults::default().get_job(job_id, options).await
+}
+
+/// Cancels a job; see `cancelJob` in the README.
+#[wasm_bindgen(js_name = cancelJob)]
+pub async fn cancel_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    Defaults::default().cancel_job(job_id, options).await
+}
+
+/// Holds client options for every call it makes; per-call options override them.
+#[wasm_bindgen(js_name = PulseClient)]
+#[derive(Debug)]
+pub struct PulseClient {
+    defaults: Defaults,
+}
+
+#[wasm_bindgen(js_class = PulseClient)]
+impl PulseClient {
+    /// Validates `options` at once: a constructor cannot reject, so it throws.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<PulseClient, JsValue> {
+        let read = || -> Result<Defaults, Fault> {
+            let call = read_options(&options, Scope::Client)?;
+            call.options.endpoint()?;
+            Ok(Defaults {
+                options: call.options,
+                fetch: call.fetch,
+            })
+        };
+        read()
+            .map(|defaults| PulseClient { defaults })
+            .map_err(|f| to_js(f, None))
+    }
+
+    /// `waitForJob` with this client's options.
+    #[wasm_bindgen(js_name = waitForJob)]
+    pub fn wait_for_job(&self, job_id: JsValue, options: JsValue) -> Promise {
+        let defaults = self.defaults.clone();
+        future_to_promise(async move { defaults.wait_for_job(job_id, options).await })
+    }
+
+    /// `getJob` with this client's options.
+    #[wasm_bindgen(js_name = getJob)]
+    pub fn get_job(&self, job_id: JsValue, options: JsValue) -> Promise {
+        let defaults = self.defaults.clone();
+        future_to_promise(async move { defaults.get_job(job_id, options).await })
+    }
+
+    /// `cancelJob` with this client's options.
+    #[wasm_bindgen(js_name = cancelJob)]
+    pub fn cancel_job(&self, job_id: JsValue, options: JsValue) -> Promise {
+        let defaults = self.defaults.clone();
+        future_to_promise(async move { defaults.cancel_job(job_id, options).await })
+    }
+}
+
+/// The options a call starts from: none for the free functions, the client's
+/// for `PulseClient` methods.
+#[derive(Debug, Clone, Default)]
+struct Defaults {
+    options: Options,
+    fetch: Option<Function>,
+}
+
+impl Defaults {
+    async fn wait_for_job(self, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
+        let outcome = async {
+            let call = read_options(&options, Scope::Wait)?;
+            let (api, merged) = self.api(&call)?;
+            let policy = merged.wait_policy()?;
+            wait::wait_for_job(&api, &job_id, policy, &call.hooks, call.signal.as_ref()).await
+        };
+        outcome.await.map_err(|f| to_js(f, Some(&job_id)))
+    }
+
+    async fn get_job(self, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
+        let outcome = async {
+            let call = read_options(&options, Scope::Request)?;
+            let (api, _) = self.api(&call)?;
+            let request = async {
+                api.get_job(&job_id)
+                    .await
+                    .map(|(job, _)| job)
+                    .map_err(|f| f.into_error().into())
+            };
+            bounded(request, call.signal.as_ref(), None).await
+        };
+        outcome.await.map_err(|f| to_js(f, Some(&job_id)))
+    }
+
+    async fn cancel_job(self, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
+        let outcome = async {
+            let call = read_options(&options, Scope::Request)?;
+            let (api, _) = self.api(&call)?;
+            let request = async {
+                api.cancel_job(&job_id)
+                    .await
+                    .map_err(|f| f.into_error().into())
+            };
+            bounded(request, call.signal.as_ref(), None).await
+        };
+        outcome.await.map_err(|f| to_js(f, Some(&job_id)))
+    }
+
+    /// The API client for a call, its options merged over these defaults.
+    fn api(&self, call: &CallOptions) -> Result<(Api, Options), Fault> {
+        let merged = call.options.clone().over(&self.options);
+        let api = Api {
+            http: Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
+            endpoint: merged.endpoint()?,
+            request_timeout_ms: merged.request_timeout_ms()?,
+        };
+        Ok((api, merged))
+    }
+}
+
+/// Which option names a call reads; others are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Scope {
+    Client,
+    Request,
+    Wait,
+}
+
+/// Options read from JS: the pure part plus what only JS can hold.
+#[derive(Debug, Default)]
+struct CallOptions {
+    options: Options,
+    fetch: Option<Function>,
+    signal: Option<AbortSignal>,
+    hooks: Hooks,
+}
+
+fn read_job_id(value: &JsValue) -> Result<String, Fault> {
+    let text: &JsString = value
+        .dyn_ref()
+        .ok_or_else(|| Error::invalid_argument("jobId must be a string"))?;
+    if !text.is_valid_utf16() {
+        return Err(Error::invalid_argument(
+            "jobId must be a well-formed string (it has a lone surrogate)",
+        )
+        .into());
+    }
+    let job_id = String::from(text);
+    validate_job_id(&job_id)?;
+    Ok(job_id)
+}
+
+fn read_options(value: &JsValue, scope: Scope) -> Result<CallOptions, Fault> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(CallOptions::default());
+    }
+    if !value.is_object() || value.is_function() || Array::is_array(value) {
+        return Err(Error::invalid_argument("options must be an object").into());
+    }
+    let r = Reader(value);
+    let mut call = CallOptions {
+        options: Options {
+            api_key: r.string("apiKey")?,
+            base_url: r.string("baseUrl")?,
+            headers: r.headers("headers")?,
+            ..Options::default()
+        },
+        fetch: r.function("fetch")?,
+        ..CallOptions::default()
+    };
+    if scope >= Scope::Request {
+        call.signal = r.signal("signal")?;
+        call.options.request_timeout_ms = r.number("requestTimeoutMs")?;
+    }
+    if scope >= Scope::Wait {
+        let o = &mut call.options;
+        o.initial_delay_ms = r.number("initialDelayMs")?;
+        o.max_delay_ms = r.number("maxDelayMs")?;
+        o.multiplier = r.number("multiplier")?;
+        o.jitter = r.number("jitter")?;
+        o.timeout_ms = r.number("timeoutMs")?;
+        o.max_retries = r.number("maxRetries")?;
+        o.download_result = r.boolean("downloadResult")?;
+        o.max_result_bytes = r.number("maxResultBytes")?;
+        call.hooks = Hooks {
+            on_progress: r.function("onProgress")?,
+            on_download_progress: r.function("onDownloadProgress")?,
+        };
+    }
+    Ok(call)
+}
+
+/// Reads typed fields of an options object; `undefined` and `null` mean "not given".
+struct Reader<'a>(&'a JsValue);
+
+impl Reader<'_> {
+    fn get(&self, name: &str) -> Result<Option<JsValue>, Fault> {
+        let value = Reflect::get(self.0, &name.into()).map_err(Fault::Thrown)?;
+        Ok((!value.is_undefined() && !value.is_null()).then_some(value))
+    }
+
+    fn typed<T>(
+        &self,
+        name: &str,
+        expected: &str,
+        cast: impl FnOnce(&JsValue) -> Option<T>,
+    ) -> Result<Option<T>, Fault> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(value) => cast(&value)
+                .map(Some)
+                .ok_or_else(|| wrong_type(name, expected).into()),
+        }
+    }
+
+    fn number(&self, name: &str) -> Result<Option<f64>, Fault> {
+        self.typed(name, "a finite number", |v| {
+            v.as_f64().filter(|n| n.is_finite())
+        })
+    }
+
+    fn boolean(&self, name: &str) -> Result<Option<bool>, Fault> {
+        self.typed(name, "a boolean", JsValue::as_bool)
+    }
+
+    fn function(&self, name: &str) -> Result<Option<Function>, Fault> {
+        self.typed(name, "a function", |v| v.dyn_ref::<Function>().cloned())
+    }
+
+    fn string(&self, name: &str) -> Result<Option<String>, Fault> {
+        self.typed(name, "a well-formed string", well_formed)
+    }
+
+    /// Any object with `aborted` and `addEventListener`, so signals from
+    /// polyfills and other realms work too.
+    fn signal(&self, name: &str) -> Result<Option<AbortSignal>, Fault> {
+        self.typed(name, "an AbortSignal", |v| {
+            let has = |field: &str| Reflect::has(v, &field.into()).unwrap_or(false);
+            (v.is_object() && has("aborted") && has("addEventListener"))
+                .then(|| v.clone().unchecked_into())
+        })
+    }
+
+    /// A plain object of string values, in its own key order.
+    fn headers(&self, name: &str) -> Result<Vec<(String, String)>, Fault> {
+        let expected = "an object whose values are strings";
+        let Some(value) = self.get(name)? else {
+            return Ok(Vec::new());
+        };
+        let object: &Object = value
+            .dyn_ref()
+            .filter(|_| !Array::is_array(&value))
+            .ok_or_else(|| wrong_type(name, expected))?;
+        Object::entries(object)
+            .iter()
+            .map(|entry| {
+                let pair: Array = entry.unchecked_into();
+                match (pair.get(0).as_string(), well_formed(&pair.get(1))) {
+                    (Some(key), Some(value)) => Ok((key, value)),
+                    _ => Err(wrong_type(name, expected).into()),
+                }
+            })
+            .collect()
+    }
+}
+
+/// A JS string without lone surrogates, as a Rust `String`. Rust's conversion
+/// would silently replace them, so they are refused first.
+fn well_formed(value: &JsValue) -> Option<String> {
+    value
+        .dyn_ref::<JsString>()
+        .filter(|s| s.is_valid_utf16())
+        .map(String::from)
+}
+
+/// The JS value a call rejects with: a `PulseError`, or the callback's own exception.
+fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
+    let (error, job, cause) = match fault {
+        Fault::Thrown(exception) => return exception,
+        Fault::Pulse { error, job, cause } => (error, job, cause),
+    };
+    let optional = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
+    let details = object(&[
+        ("code", error.code.as_str().into()),
+        ("jobId", optional(job_id.map(JsValue::from))),
+        ("httpStatus", optional(error.http_status.map(JsValue::from))),
+        ("retryable", error.retryable.into()),
+        ("job", optional(job)),
+        ("cause", optional(cause)),
+    ]);
+    let message = JsValue::from(&error.message);
+    let class = ERROR_CLASS.with(|c| c.borrow().clone());
+    let constructed =
+        class.and_then(|class| Reflect::construct(&class, &Array::of2(&message, &details)).ok());
+    constructed.unwrap_or_else(|| {
+        let plain: JsValue = js_sys::Error::new(&error.message).into();
+        let _ = Object::assign(plain.unchecked_ref(), &details);
+        plain
+    })
+}

@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs, missing_debug_implementations)]
+
+pub mod backoff;
+pub mod error;
+pub mod options;
+pub mod poll;
+pub mod status;
+pub mod url;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+#[cfg(target_arch = "wasm32")]
+mod platform;

@@ -1,0 +1,76 @@
+//! The effects layer: `fetch`, timers, abort signals and JS values. Every
+//! decision is made by the pure modules; this layer only carries them out.
+
+pub mod api;
+pub mod fetch;
+pub mod sleep;
+pub mod wait;
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::JsValue;
+
+use crate::backoff::parse_retry_after;
+use crate::error::Error;
+use crate::poll::Failure;
+
+/// Why a call ended without a value.
+#[derive(Debug)]
+pub enum Fault {
+    /// A Pulse error, with the job (for terminal statuses) and the underlying
+    /// value (the signal's reason for `ABORTED`).
+    Pulse {
+        /// The error.
+        error: Error,
+        /// The job as last polled, for `JOB_*` errors.
+        job: Option<JsValue>,
+        /// `PulseError.cause`.
+        cause: Option<JsValue>,
+    },
+    /// An exception thrown by the caller's own callback, passed on as is.
+    Thrown(JsValue),
+}
+
+impl From<Error> for Fault {
+    fn from(error: Error) -> Self {
+        Fault::Pulse {
+            error,
+            job: None,
+            cause: None,
+        }
+    }
+}
+
+/// Why one attempt ended without a value: a failure the wait may retry, or an
+/// exception from a callback that ends the wait.
+#[derive(Debug)]
+pub enum Interrupt {
+    /// For the poll state machine to judge.
+    Failed(Failure),
+    /// From `onDownloadProgress`.
+    Thrown(JsValue),
+}
+
+impl From<Failure> for Interrupt {
+    fn from(failure: Failure) -> Self {
+        Interrupt::Failed(failure)
+    }
+}
+
+/// Milliseconds since the epoch, the clock the pure modules are given.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A `Retry-After` header as a delay from now.
+pub fn retry_after_ms(value: &str) -> Option<f64> {
+    parse_retry_after(value, now_ms())
+}
+
+/// A plain JS object from name/value pairs.
+pub fn object(fields: &[(&str, JsValue)]) -> Object {
+    let obj = Object::new();
+    for (name, value) in fields {
+        let _ = Reflect::set(&obj, &(*name).into(), value);
+    }
+    obj
+}

@@ -1,0 +1,737 @@
+//! The wait as data: given what the last request observed, the time and a
+//! random number, [`Waiter::next`] decides the next step. The effects layer
+//! only carries steps out, so every rule of DESIGN.md's "Behaviour of
+//! waitForJob" is tested here without a clock, a network or JS.
+
+use crate::error::Error;
+use crate::options::WaitPolicy;
+use crate::status::{is_expired_url, is_transient_http, JobStatus};
+use crate::url::{result_url, BaseUrl, ResultUrl};
+
+/// Why a request produced no usable answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The connection failed or broke; the text says how.
+    Network(String),
+    /// No answer (or, for downloads, no progress) within `requestTimeoutMs`.
+    TimedOut(f64),
+    /// A non-2xx status; `detail` is the body's own message, if any.
+    Http {
+        /// The status code.
+        status: u16,
+        /// `error`, `message` or `detail` of a JSON body.
+        detail: Option<String>,
+        /// A parsed `Retry-After`, in ms.
+        retry_after_ms: Option<f64>,
+    },
+    /// Not retried: ends the wait with this error (bad body, too large...).
+    Fatal(Error),
+}
+
+impl Failure {
+    /// True when the same request may succeed later.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Failure::Network(_) | Failure::TimedOut(_) => true,
+            Failure::Http { status, .. } => is_transient_http(*status),
+            Failure::Fatal(_) => false,
+        }
+    }
+
+    fn retry_after_ms(&self) -> Option<f64> {
+        match self {
+            Failure::Http { retry_after_ms, .. } => *retry_after_ms,
+            _ => None,
+        }
+    }
+
+    /// The error of an API request that is not retried (any more).
+    pub fn into_error(self) -> Error {
+        match self {
+            Failure::Network(reason) => Error::network(reason),
+            Failure::TimedOut(ms) => {
+                Error::network(format!("no answer within requestTimeoutMs ({ms} ms)"))
+            }
+            Failure::Http { status, detail, .. } => {
+                Error::http(status, detail.as_deref(), is_transient_http(status))
+            }
+            Failure::Fatal(error) => error,
+        }
+    }
+}
+
+/// A 2xx poll whose body is a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Polled {
+    /// The job's `status`, classified.
+    pub status: JobStatus,
+    /// The job's `error` text, when it is a string.
+    pub error: Option<String>,
+    /// `Some` when `result.is_url === true`: the `url` when it is a string.
+    pub pointer: Option<Option<String>>,
+    /// A parsed `Retry-After`, in ms.
+    pub retry_after_ms: Option<f64>,
+}
+
+/// What the last request observed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observation {
+    /// A poll answered with a job.
+    Polled(Polled),
+    /// A poll failed.
+    PollFailed(Failure),
+    /// The result download finished.
+    Downloaded,
+    /// The result download failed.
+    DownloadFailed(Failure),
+}
+
+/// What to do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Poll the job after `delay_ms`.
+    Poll {
+        /// Sleep first, in ms.
+        delay_ms: f64,
+    },
+    /// Fetch the large result after `delay_ms`.
+    Download {
+        /// The result URL.
+        url: String,
+        /// Send the key and headers (the URL is on the API's origin).
+        with_credentials: bool,
+        /// Sleep first, in ms.
+        delay_ms: f64,
+    },
+    /// Resolve with the job as it now is.
+    Done,
+    /// Reject with this error.
+    Fail(Error),
+}
+
+impl Step {
+    /// The `nextDelayMs` that `onProgress` reports: a poll's delay, else none.
+    pub fn next_poll_delay_ms(&self) -> Option<f64> {
+        match self {
+            Step::Poll { delay_ms } => Some(*delay_ms),
+            _ => None,
+        }
+    }
+}
+
+/// The state of one `waitForJob` call.
+#[derive(Debug, Clone)]
+pub struct Waiter {
+    job_id: String,
+    policy: WaitPolicy,
+    base: BaseUrl,
+    deadline_ms: Option<f64>,
+    polls: u32,
+    poll_failures: u32,
+    download_failures: u32,
+    /// The result URL tried last, and whether a re-poll for a fresh one was spent.
+    last_url: Option<ResultUrl>,
+    refreshed: bool,
+}
+
+impl Waiter {
+    /// Starts a wait at `now_ms`; the first step is a poll at once.
+    pub fn new(job_id: &str, policy: WaitPolicy, base: BaseUrl, now_ms: f64) -> (Self, Step) {
+        let waiter = Self {
+            job_id: job_id.to_string(),
+            deadline_ms: policy.timeout_ms.map(|t| now_ms + t),
+            policy,
+            base,
+            polls: 0,
+            poll_failures: 0,
+            download_failures: 0,
+            last_url: None,
+            refreshed: false,
+        };
+        (waiter, Step::Poll { delay_ms: 0.0 })
+    }
+
+    /// When the whole wait must end, in ms since the epoch.
+    pub fn deadline_ms(&self) -> Option<f64> {
+        self.deadline_ms
+    }
+
+    /// The error for running past the deadline.
+    pub fn timeout_error(&self) -> Error {
+        Error::timeout(&self.job_id, self.policy.timeout_ms.unwrap_or(0.0))
+    }
+
+    /// Counts a poll request as sent; returns `info.attempt` (from 1).
+    pub fn poll_sent(&mut self) -> u32 {
+        self.polls += 1;
+        self.polls
+    }
+
+    /// Decides the step after `observation`.
+    pub fn next(&mut self, observation: Observation, now_ms: f64, unit_random: f64) -> Step {
+        match observation {
+            Observation::Polled(polled) => self.after_poll(polled, now_ms, unit_random),
+            Observation::PollFailed(failure) => {
+                self.after_poll_failure(failure, now_ms, unit_random)
+            }
+            Observation::Downloaded => Step::Done,
+            Observation::DownloadFailed(failure) => {
+                self.after_download_failure(failure, now_ms, unit_random)
+            }
+        }
+    }
+
+    fn after_poll(&mut self, polled: Polled, now_ms: f64, unit_random: f64) -> Step {
+        self.poll_failures = 0;
+        match polled.status {
+            JobStatus::Completed => self.after_completed(polled.pointer),
+            JobStatus::Failed => {
+                Step::Fail(Error::job_failed(&self.job_id, polled.error.as_deref()))
+            }
+            JobStatus::Canceled => Step::Fail(Error::job_canceled(&self.job_id)),
+            JobStatus::Expired => Step::Fail(Error::job_expired(&self.job_id)),
+            JobStatus::Pending | JobStatus::Processing | JobStatus::Unknown => {
+                let delay = self
+                    .poll_delay(unit_random)
+                    .max(polled.retry_after_ms.unwrap_or(0.0));
+                self.poll_after(delay, now_ms)
+            }
+        }
+    }
+
+    fn after_completed(&mut self, pointer: Option<Option<String>>) -> Step {
+        let url = match pointer {
+            Some(url) if self.policy.download_result => url,
+            _ => return Step::Done,
+        };
+        let Some(url) = url else {
+            return Step::Fail(Error::invalid_response(
+                "result.is_url is true but result.url is not a string",
+            ));
+        };
+        let same_as_last = self.last_url.as_ref().is_some_and(|last| last.url == url);
+        if self.refreshed && same_as_last {
+            return Step::Fail(Error::download_failed(
+                "the result URL has expired and polling the job gave no new one",
+                Some(403),
+                false,
+            ));
+        }
+        match result_url(&self.base, &url) {
+            Ok(checked) => {
+                self.download_failures = 0;
+                self.download_after(checked, 0.0)
+            }
+            Err(error) => Step::Fail(error),
+        }
+    }
+
+    fn after_poll_failure(&mut self, failure: Failure, now_ms: f64, unit_random: f64) -> Step {
+        let retry_after_ms = failure.retry_after_ms();
+        let transient = failure.is_transient();
+        let error = failure.into_error();
+        if !transient {
+            return Step::Fail(error);
+        }
+        self.poll_failures += 1;
+        if self.poll_failures > self.policy.max_retries {
+            return Step::Fail(error);
+        }
+        let delay = self
+            .poll_delay(unit_random)
+            .max(retry_after_ms.unwrap_or(0.0));
+        self.poll_after(delay, now_ms)
+    }
+
+    fn after_download_failure(&mut self, failure: Failure, now_ms: f64, unit_random: f64) -> Step {
+        let (error, retry_after_ms) = match failure {
+            Failure::Fatal(error) => return Step::Fail(error),
+            Failure::Http { status, .. } if is_expired_url(status) => {
+                if self.refreshed {
+                    return Step::Fail(Error::download_failed(
+                        format!("the result URL answered HTTP {status} again after a fresh one was fetched"),
+                        Some(status),
+                        false,
+                    ));
+                }
+                self.refreshed = true;
+                return self.poll_after(0.0, now_ms);
+            }
+            Failure::Http {
+                status,
+                retry_after_ms,
+                ..
+            } => {
+                let message = format!("the result download answered HTTP {status}");
+                if !is_transient_http(status) {
+                    return Step::Fail(Error::download_failed(message, Some(status), false));
+                }
+                let honoured = matches!(status, 429 | 503)
+                    .then_some(retry_after_ms)
+                    .flatten();
+                (
+                    Error::download_failed(message, Some(status), true),
+                    honoured,
+                )
+            }
+            Failure::Network(reason) => (
+                Error::download_failed(format!("the result download failed: {reason}"), None, true),
+                None,
+            ),
+            Failure::TimedOut(ms) => (
+                Error::download_failed(
+                    format!(
+                        "the result download made no progress within requestTimeoutMs ({ms} ms)"
+                    ),
+                    None,
+                    true,
+                ),
+                None,
+            ),
+        };
+        self.download_failures += 1;
+        if self.download_failures > self.policy.max_retries {
+            return Step::Fail(error);
+        }
+        let backoff = self
+            .policy
+            .backoff
+            .delay_ms(self.download_failures, unit_random);
+        let delay = backoff.max(retry_after_ms.unwrap_or(0.0));
+        match (self.within_deadline(delay, now_ms), self.last_url.clone()) {
+            (Ok(delay_ms), Some(target)) => self.download_after(target, delay_ms),
+            (Err(error), _) => Step::Fail(error),
+            (Ok(_), None) => Step::Fail(error),
+        }
+    }
+
+    fn download_after(&mut self, target: ResultUrl, delay_ms: f64) -> Step {
+        self.last_url = Some(target.clone());
+        Step::Download {
+            url: target.url,
+            with_credentials: target.same_origin,
+            delay_ms,
+        }
+    }
+
+    /// The backoff delay after the polls sent so far.
+    fn poll_delay(&self, unit_random: f64) -> f64 {
+        self.policy.backoff.delay_ms(self.polls.max(1), unit_random)
+    }
+
+    fn poll_after(&self, delay_ms: f64, now_ms: f64) -> Step {
+        match self.within_deadline(delay_ms, now_ms) {
+            Ok(delay_ms) => Step::Poll { delay_ms },
+            Err(error) => Step::Fail(error),
+        }
+    }
+
+    /// `delay_ms` if a request can still start before the deadline after it;
+    /// otherwise the wait times out now rather than sleep in vain.
+    fn within_deadline(&self, delay_ms: f64, now_ms: f64) -> Result<f64, Error> {
+        match self.deadline_ms {
+            Some(deadline) if now_ms + delay_ms >= deadline => Err(self.timeout_error()),
+            _ => Ok(delay_ms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::Backoff;
+    use crate::error::ErrorCode;
+
+    const POLICY: WaitPolicy = WaitPolicy {
+        backoff: Backoff {
+            initial_ms: 100.0,
+            max_ms: 1000.0,
+            multiplier: 2.0,
+            jitter: 0.0,
+        },
+        timeout_ms: Some(60_000.0),
+        max_retries: 2,
+        download_result: true,
+        max_result_bytes: None,
+    };
+
+    fn waiter(policy: WaitPolicy) -> Waiter {
+        let base = BaseUrl::parse("https://api.example/v1").unwrap();
+        let (mut w, first) = Waiter::new("job-1", policy, base, 0.0);
+        assert_eq!(first, Step::Poll { delay_ms: 0.0 });
+        w.poll_sent();
+        w
+    }
+
+    fn polled(status: &str) -> Observation {
+        Observation::Polled(Polled {
+            status: JobStatus::parse(status),
+            error: None,
+            pointer: None,
+            retry_after_ms: None,
+        })
+    }
+
+    fn pointer(url: &str) -> Observation {
+        Observation::Polled(Polled {
+            status: JobStatus::Completed,
+            error: None,
+            pointer: Some(Some(url.to_string())),
+            retry_after_ms: None,
+        })
+    }
+
+    fn http(status: u16, retry_after_ms: Option<f64>) -> Failure {
+        Failure::Http {
+            status,
+            detail: None,
+            retry_after_ms,
+        }
+    }
+
+    fn code(step: Step) -> ErrorCode {
+        match step {
+            Step::Fail(e) => e.code,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn polls_on_the_backoff_schedule() {
+        let mut w = waiter(POLICY);
+        let mut delays = vec![];
+        for _ in 0..5 {
+            delays.push(
+                w.next(polled("processing"), 0.0, 0.0)
+                    .next_poll_delay_ms()
+                    .unwrap(),
+            );
+            w.poll_sent();
+        }
+        assert_eq!(delays, vec![100.0, 200.0, 400.0, 800.0, 1000.0]);
+    }
+
+    #[test]
+    fn terminal_statuses() {
+        assert_eq!(
+            waiter(POLICY).next(polled("completed"), 0.0, 0.0),
+            Step::Done
+        );
+        assert_eq!(
+            code(waiter(POLICY).next(polled("failed"), 0.0, 0.0)),
+            ErrorCode::JobFailed
+        );
+        assert_eq!(
+            code(waiter(POLICY).next(polled("cancelled"), 0.0, 0.0)),
+            ErrorCode::JobCanceled
+        );
+        assert_eq!(
+            code(waiter(POLICY).next(polled("canceled"), 0.0, 0.0)),
+            ErrorCode::JobCanceled
+        );
+        assert_eq!(
+            code(waiter(POLICY).next(polled("expired"), 0.0, 0.0)),
+            ErrorCode::JobExpired
+        );
+        let failed = Observation::Polled(Polled {
+            status: JobStatus::Failed,
+            error: Some("bad scan".into()),
+            pointer: None,
+            retry_after_ms: None,
+        });
+        match waiter(POLICY).next(failed, 0.0, 0.0) {
+            Step::Fail(e) => assert!(e.message.contains("bad scan")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_statuses_keep_polling() {
+        assert!(matches!(
+            waiter(POLICY).next(polled("queued_for_review"), 0.0, 0.0),
+            Step::Poll { .. }
+        ));
+    }
+
+    #[test]
+    fn retry_after_stretches_the_delay_past_the_cap() {
+        let mut w = waiter(POLICY);
+        let obs = Observation::Polled(Polled {
+            status: JobStatus::Processing,
+            error: None,
+            pointer: None,
+            retry_after_ms: Some(5000.0),
+        });
+        assert_eq!(w.next(obs, 0.0, 0.0), Step::Poll { delay_ms: 5000.0 });
+        let step = w.next(Observation::PollFailed(http(429, Some(3000.0))), 0.0, 0.0);
+        assert_eq!(step, Step::Poll { delay_ms: 3000.0 });
+        let small = w.next(Observation::PollFailed(http(503, Some(1.0))), 0.0, 0.0);
+        assert_eq!(small, Step::Poll { delay_ms: 100.0 });
+    }
+
+    #[test]
+    fn deadline_fails_at_once_when_the_next_poll_cannot_start() {
+        let mut w = waiter(WaitPolicy {
+            timeout_ms: Some(1000.0),
+            ..POLICY
+        });
+        assert!(matches!(
+            w.next(polled("pending"), 850.0, 0.0),
+            Step::Poll { .. }
+        ));
+        assert_eq!(
+            code(w.next(polled("pending"), 900.0, 0.0)),
+            ErrorCode::Timeout
+        );
+        let mut w = waiter(WaitPolicy {
+            timeout_ms: Some(1000.0),
+            ..POLICY
+        });
+        let obs = Observation::PollFailed(http(429, Some(2000.0)));
+        assert_eq!(code(w.next(obs, 0.0, 0.0)), ErrorCode::Timeout);
+        let mut unlimited = waiter(WaitPolicy {
+            timeout_ms: None,
+            ..POLICY
+        });
+        assert!(unlimited.deadline_ms().is_none());
+        assert!(matches!(
+            unlimited.next(polled("pending"), 1e12, 0.0),
+            Step::Poll { .. }
+        ));
+    }
+
+    #[test]
+    fn transient_failures_retry_up_to_max_retries_in_a_row() {
+        let mut w = waiter(POLICY);
+        for _ in 0..2 {
+            assert!(matches!(
+                w.next(Observation::PollFailed(http(502, None)), 0.0, 0.0),
+                Step::Poll { .. }
+            ));
+            w.poll_sent();
+        }
+        match w.next(Observation::PollFailed(http(502, None)), 0.0, 0.0) {
+            Step::Fail(e) => {
+                assert_eq!(
+                    (e.code, e.http_status, e.retryable),
+                    (ErrorCode::HttpError, Some(502), true)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_successful_poll_resets_the_failure_count() {
+        let mut w = waiter(POLICY);
+        for _ in 0..3 {
+            w.next(
+                Observation::PollFailed(Failure::Network("reset".into())),
+                0.0,
+                0.0,
+            );
+            w.next(Observation::PollFailed(Failure::TimedOut(10.0)), 0.0, 0.0);
+            assert!(matches!(
+                w.next(polled("pending"), 0.0, 0.0),
+                Step::Poll { .. }
+            ));
+        }
+        w.next(
+            Observation::PollFailed(Failure::Network("a".into())),
+            0.0,
+            0.0,
+        );
+        w.next(
+            Observation::PollFailed(Failure::Network("b".into())),
+            0.0,
+            0.0,
+        );
+        match w.next(Observation::PollFailed(Failure::TimedOut(10.0)), 0.0, 0.0) {
+            Step::Fail(e) => assert_eq!((e.code, e.retryable), (ErrorCode::NetworkError, true)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn zero_retries_fails_on_the_first_transient_failure() {
+        let mut w = waiter(WaitPolicy {
+            max_retries: 0,
+            ..POLICY
+        });
+        assert_eq!(
+            code(w.next(Observation::PollFailed(http(500, None)), 0.0, 0.0)),
+            ErrorCode::HttpError
+        );
+    }
+
+    #[test]
+    fn other_statuses_fail_at_once() {
+        for status in [400, 401, 403, 404, 501] {
+            match waiter(POLICY).next(Observation::PollFailed(http(status, None)), 0.0, 0.0) {
+                Step::Fail(e) => {
+                    assert_eq!(
+                        (e.code, e.http_status, e.retryable),
+                        (ErrorCode::HttpError, Some(status), false)
+                    )
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let fatal = Failure::Fatal(Error::invalid_response("not JSON"));
+        assert_eq!(
+            code(waiter(POLICY).next(Observation::PollFailed(fatal), 0.0, 0.0)),
+            ErrorCode::InvalidResponse
+        );
+    }
+
+    #[test]
+    fn large_results_go_to_storage_without_credentials() {
+        let step = waiter(POLICY).next(pointer("https://bucket.s3.example/r?sig=1"), 0.0, 0.0);
+        assert_eq!(
+            step,
+            Step::Download {
+                url: "https://bucket.s3.example/r?sig=1".into(),
+                with_credentials: false,
+                delay_ms: 0.0
+            }
+        );
+        let proxy = waiter(POLICY).next(pointer("https://api.example/proxy/r"), 0.0, 0.0);
+        assert!(matches!(
+            proxy,
+            Step::Download {
+                with_credentials: true,
+                ..
+            }
+        ));
+        let off = waiter(WaitPolicy {
+            download_result: false,
+            ..POLICY
+        });
+        assert_eq!(
+            off.clone().next(pointer("https://x/r"), 0.0, 0.0),
+            Step::Done
+        );
+    }
+
+    #[test]
+    fn unusable_result_urls_are_invalid_responses() {
+        for url in ["ftp://x/r", "/relative", "http://api.example/r"] {
+            assert_eq!(
+                code(waiter(POLICY).next(pointer(url), 0.0, 0.0)),
+                ErrorCode::InvalidResponse,
+                "{url}"
+            );
+        }
+        let not_a_string = Observation::Polled(Polled {
+            status: JobStatus::Completed,
+            error: None,
+            pointer: Some(None),
+            retry_after_ms: None,
+        });
+        assert_eq!(
+            code(waiter(POLICY).next(not_a_string, 0.0, 0.0)),
+            ErrorCode::InvalidResponse
+        );
+    }
+
+    #[test]
+    fn an_expired_url_is_refreshed_once() {
+        let mut w = waiter(POLICY);
+        w.next(pointer("https://s3.example/r?t=1"), 0.0, 0.0);
+        let expired = Observation::DownloadFailed(http(403, None));
+        assert_eq!(
+            w.next(expired.clone(), 0.0, 0.0),
+            Step::Poll { delay_ms: 0.0 }
+        );
+        w.poll_sent();
+        assert!(matches!(
+            w.next(pointer("https://s3.example/r?t=2"), 0.0, 0.0),
+            Step::Download { .. }
+        ));
+        match w.next(Observation::DownloadFailed(http(410, None)), 0.0, 0.0) {
+            Step::Fail(e) => assert_eq!(
+                (e.code, e.http_status),
+                (ErrorCode::ResultDownloadFailed, Some(410))
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refresh_without_a_new_url_fails() {
+        let mut w = waiter(POLICY);
+        w.next(pointer("https://s3.example/r?t=1"), 0.0, 0.0);
+        w.next(Observation::DownloadFailed(http(404, None)), 0.0, 0.0);
+        assert_eq!(
+            code(w.next(pointer("https://s3.example/r?t=1"), 0.0, 0.0)),
+            ErrorCode::ResultDownloadFailed
+        );
+    }
+
+    #[test]
+    fn download_retries_have_their_own_count_and_backoff() {
+        let mut w = waiter(POLICY);
+        for _ in 0..3 {
+            w.next(Observation::PollFailed(http(503, None)), 0.0, 0.0);
+            w.poll_sent();
+            w.next(polled("processing"), 0.0, 0.0);
+            w.poll_sent();
+        }
+        w.next(pointer("https://s3.example/r"), 0.0, 0.0);
+        let first = w.next(
+            Observation::DownloadFailed(http(500, Some(9000.0))),
+            0.0,
+            0.0,
+        );
+        assert_eq!(
+            first,
+            Step::Download {
+                url: "https://s3.example/r".into(),
+                with_credentials: false,
+                delay_ms: 100.0
+            }
+        );
+        let second = w.next(
+            Observation::DownloadFailed(http(429, Some(3000.0))),
+            0.0,
+            0.0,
+        );
+        assert!(matches!(second, Step::Download { delay_ms, .. } if delay_ms == 3000.0));
+        match w.next(
+            Observation::DownloadFailed(Failure::TimedOut(5.0)),
+            0.0,
+            0.0,
+        ) {
+            Step::Fail(e) => {
+                assert_eq!(
+                    (e.code, e.http_status, e.retryable),
+                    (ErrorCode::ResultDownloadFailed, None, true)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_download_statuses_fail_at_once() {
+        let mut w = waiter(POLICY);
+        w.next(pointer("https://s3.example/r"), 0.0, 0.0);
+        match w.next(Observation::DownloadFailed(http(400, None)), 0.0, 0.0) {
+            Step::Fail(e) => {
+                assert_eq!(
+                    (e.code, e.http_status, e.retryable),
+                    (ErrorCode::ResultDownloadFailed, Some(400), false)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut w = waiter(POLICY);
+        w.next(pointer("https://s3.example/r"), 0.0, 0.0);
+        let too_large = Failure::Fatal(Error::result_too_large(10.0));
+        assert_eq!(
+            code(w.next(Observation::DownloadFailed(too_large), 0.0, 0.0)),
+            ErrorCode::ResultTooLarge
+        );
+        assert_eq!(w.next(Observation::Downloaded, 0.0, 0.0), Step::Done);
+    }
+}

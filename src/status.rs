@@ -1,0 +1,112 @@
+//! What a job status and an HTTP status mean for the wait.
+
+/// A job's `status`, as the wait understands it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    /// Queued; not terminal.
+    Pending,
+    /// Running; not terminal.
+    Processing,
+    /// Done; `result` is there.
+    Completed,
+    /// Done with an `error`.
+    Failed,
+    /// Canceled; the API spells it `canceled` or `cancelled`.
+    Canceled,
+    /// The result is gone.
+    Expired,
+    /// A status this version does not know: treated as not terminal, so a new
+    /// server-side state never ends a wait early.
+    Unknown,
+}
+
+impl JobStatus {
+    /// Classifies the API's status string (exact, lower-case spellings).
+    pub fn parse(status: &str) -> Self {
+        match status {
+            "pending" => Self::Pending,
+            "processing" => Self::Processing,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "canceled" | "cancelled" => Self::Canceled,
+            "expired" => Self::Expired,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// True when polling must stop.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::Canceled | Self::Expired
+        )
+    }
+}
+
+/// The status string reported to callers: `cancelled` becomes `canceled`,
+/// everything else is kept as sent.
+pub fn reported(status: &str) -> &str {
+    if status == "cancelled" {
+        "canceled"
+    } else {
+        status
+    }
+}
+
+/// HTTP statuses worth retrying: the server may answer differently later.
+pub fn is_transient_http(status: u16) -> bool {
+    matches!(status, 408 | 425 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// An expired presigned URL answers one of these; a re-poll brings a fresh one.
+pub fn is_expired_url(status: u16) -> bool {
+    matches!(status, 403 | 404 | 410)
+}
+
+/// True for 2xx.
+pub fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_spellings_of_canceled() {
+        assert_eq!(JobStatus::parse("canceled"), JobStatus::Canceled);
+        assert_eq!(JobStatus::parse("cancelled"), JobStatus::Canceled);
+        assert_eq!(reported("cancelled"), "canceled");
+        assert_eq!(reported("processing"), "processing");
+    }
+
+    #[test]
+    fn unknown_statuses_keep_polling() {
+        for s in ["queued_for_review", "", "COMPLETED", "done"] {
+            assert_eq!(JobStatus::parse(s), JobStatus::Unknown);
+            assert!(!JobStatus::parse(s).is_terminal());
+        }
+        assert!(!JobStatus::Pending.is_terminal());
+        assert!(!JobStatus::Processing.is_terminal());
+        for s in ["completed", "failed", "canceled", "expired"] {
+            assert!(JobStatus::parse(s).is_terminal(), "{s}");
+        }
+    }
+
+    #[test]
+    fn transient_http_statuses() {
+        for s in [408, 425, 429, 500, 502, 503, 504] {
+            assert!(is_transient_http(s), "{s}");
+        }
+        for s in [400, 401, 403, 404, 410, 501, 505] {
+            assert!(!is_transient_http(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn expired_url_and_success_statuses() {
+        assert!(is_expired_url(403) && is_expired_url(404) && is_expired_url(410));
+        assert!(!is_expired_url(401));
+        assert!(is_success(200) && is_success(204) && !is_success(304) && !is_success(199));
+    }
+}

@@ -1,0 +1,575 @@
+// Self-test of the local Pulse mock: every scenario over real sockets with the
+// global fetch. Run with `node --test tests/mock/`.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import http from "node:http";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createMock, mountMock, startMock } from "../../mock/server.js";
+
+const SERVER_JS = fileURLToPath(new URL("../../mock/server.js", import.meta.url));
+
+let server; // { apiUrl, storageUrl, mock, close }
+let nonce = 0;
+const unique = (name) => `${name}-t${++nonce}`;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const get = (url, init) => fetch(url, init);
+const poll = (id, init) => get(`${server.apiUrl}/job/${encodeURIComponent(id)}`, init);
+const pollJson = async (id, init) => (await poll(id, init)).json();
+
+async function statuses(id, times) {
+  const seen = [];
+  for (let i = 0; i < times; i++) seen.push((await pollJson(id)).status);
+  return seen;
+}
+
+async function records(query = "") {
+  const res = await get(`${server.apiUrl}/__mock/requests${query}`);
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+async function eventually(check, timeoutMs = 2000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) assert.fail("condition not met in time");
+    await sleep(20);
+  }
+}
+
+// Reads a body until it stops arriving; returns the bytes received.
+async function readUntilStall(res, stallMs = 300) {
+  const reader = res.body.getReader();
+  let received = 0;
+  for (;;) {
+    const timer = sleep(stallMs).then(() => "stalled");
+    const next = await Promise.race([reader.read(), timer]);
+    if (next === "stalled") {
+      await reader.cancel().catch(() => {});
+      return { received, stalled: true };
+    }
+    if (next.done) return { received, stalled: false };
+    received += next.value.length;
+  }
+}
+
+function assertResultDocument(doc) {
+  assert.equal(typeof doc.markdown, "string");
+  assert.match(doc.markdown, /^# Mock extraction result/);
+  assert.match(doc.markdown, /## Page 1/);
+  assert.equal(typeof doc.page_count, "number");
+  assert.ok(Array.isArray(doc.chunks) && doc.chunks.length > 0);
+}
+
+before(async () => {
+  server = await startMock();
+});
+
+after(async () => {
+  await server.close();
+});
+
+describe("job polling scenarios", () => {
+  it("ok completes at once with a small result", async () => {
+    const id = unique("ok");
+    const res = await poll(id);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/json");
+    assert.equal(res.headers.get("access-control-allow-origin"), "*");
+    const job = await res.json();
+    assert.equal(job.job_id, id);
+    assert.equal(job.status, "completed");
+    assert.ok(!Number.isNaN(Date.parse(job.created_at)) && !Number.isNaN(Date.parse(job.updated_at)));
+    assertResultDocument(job.result);
+  });
+
+  it("steps_N goes pending, processing..., completed", async () => {
+    assert.deepEqual(await statuses(unique("steps_3"), 5), ["pending", "processing", "processing", "completed", "completed"]);
+    assert.deepEqual(await statuses(unique("steps"), 3), ["pending", "processing", "completed"]);
+  });
+
+  it("terminal statuses: failed, canceled, cancelled, expired", async () => {
+    const failed = await pollJson(unique("failed"));
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.error, "Document could not be parsed");
+    assert.equal((await pollJson(unique("canceled"))).status, "canceled");
+    assert.equal((await pollJson(unique("cancelled"))).status, "cancelled");
+    const expired = await pollJson(unique("expired"));
+    assert.equal(expired.status, "expired");
+    assert.equal(typeof expired.result, "object");
+  });
+
+  it("unknown_N reports an unknown status N times", async () => {
+    assert.deepEqual(await statuses(unique("unknown_2"), 3), ["queued_for_review", "queued_for_review", "completed"]);
+  });
+
+  it("flaky_N answers 500, 502, 503, 504 in turn with a JSON error", async () => {
+    const id = unique("flaky_5");
+    for (const expected of [500, 502, 503, 504, 500]) {
+      const res = await poll(id);
+      assert.equal(res.status, expected);
+      assert.equal((await res.json()).error, `mock transient ${expected}`);
+    }
+    assert.equal((await pollJson(id)).status, "completed");
+  });
+
+  it("status_C, detail_C and text_C answer C every time", async () => {
+    for (const code of [400, 401, 403, 404, 408, 429]) {
+      const id = unique(`status_${code}`);
+      for (let i = 0; i < 2; i++) {
+        const res = await poll(id);
+        assert.equal(res.status, code);
+        assert.deepEqual(await res.json(), { error: `mock status ${code}` });
+      }
+    }
+    const detail = await poll(unique("detail_422"));
+    assert.equal(detail.status, 422);
+    assert.deepEqual(await detail.json(), { detail: "mock detail 422" });
+    const text = await poll(unique("text_502"));
+    assert.equal(text.status, 502);
+    assert.match(text.headers.get("content-type"), /^text\/plain/);
+    assert.equal(await text.text(), "mock text 502");
+  });
+
+  it("Retry-After: retry429_S, retrydate_S, retryok_S", async () => {
+    const r429 = unique("retry429_7");
+    let res = await poll(r429);
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get("retry-after"), "7");
+    assert.match(res.headers.get("access-control-expose-headers"), /Retry-After/);
+    await res.body.cancel();
+    assert.equal((await pollJson(r429)).status, "completed");
+
+    const rdate = unique("retrydate_30");
+    res = await poll(rdate);
+    assert.equal(res.status, 503);
+    const ahead = Date.parse(res.headers.get("retry-after")) - Date.now();
+    assert.ok(ahead > 29_000 && ahead <= 31_000, `Retry-After date ${ahead} ms ahead`);
+    await res.body.cancel();
+    assert.equal((await pollJson(rdate)).status, "completed");
+
+    const rok = unique("retryok_4");
+    res = await poll(rok);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("retry-after"), "4");
+    assert.equal((await res.json()).status, "processing");
+    assert.equal((await pollJson(rok)).status, "completed");
+  });
+
+  it("notjson and nostatus", async () => {
+    const html = await poll(unique("notjson"));
+    assert.equal(html.status, 200);
+    assert.match(html.headers.get("content-type"), /^text\/html/);
+    const page = await html.text();
+    assert.match(page, /^<!doctype html>/);
+    assert.throws(() => JSON.parse(page), SyntaxError);
+    const body = await pollJson(unique("nostatus"));
+    assert.equal(body.status, undefined);
+  });
+
+  it("unknown names and malformed parameters answer 404 Job not found", async () => {
+    for (const id of [unique("nosuchscenario"), unique("status_abc"), unique("status"), unique("steps_1_2_3"), unique("badurl_gopher")]) {
+      const res = await poll(id);
+      assert.equal(res.status, 404, id);
+      assert.deepEqual(await res.json(), { error: "Job not found" });
+    }
+  });
+
+  it("percent-encoded ids are decoded, state is per whole id", async () => {
+    const id = `steps_1-a b/c`;
+    assert.equal((await pollJson(id)).job_id, id);
+    assert.equal((await pollJson(id)).status, "completed");
+    assert.equal((await pollJson("steps_1-other")).status, "pending");
+  });
+
+  it("inline_B embeds a result of exactly B bytes", async () => {
+    const job = await pollJson(unique("inline_300000"));
+    assert.equal(job.status, "completed");
+    assertResultDocument(job.result);
+    assert.equal(JSON.stringify(job.result).length, 300_000);
+  });
+});
+
+describe("connection-level failures", () => {
+  it("hang never answers and records closedEarly when the client leaves", async () => {
+    const id = unique("hang");
+    await assert.rejects(poll(id, { signal: AbortSignal.timeout(150) }), { name: "TimeoutError" });
+    await eventually(async () => (await records(`?job=${id}`))[0]?.closedEarly === true);
+    const [record] = await records(`?job=${id}`);
+    assert.equal(record.status, null);
+  });
+
+  it("stall_N sends headers and half a body, then completes on poll N+1", async () => {
+    const id = unique("stall_1");
+    const res = await poll(id);
+    assert.equal(res.status, 200);
+    const length = Number(res.headers.get("content-length"));
+    const { received, stalled } = await readUntilStall(res);
+    assert.ok(stalled);
+    assert.ok(received > 0 && received < length, `${received} of ${length}`);
+    assert.equal((await pollJson(id)).status, "completed");
+    await eventually(async () => (await records(`?job=${id}`))[0]?.closedEarly === true);
+  });
+
+  it("cut_N destroys the socket N times without a response", async () => {
+    const id = unique("cut_2");
+    await assert.rejects(poll(id), TypeError);
+    await assert.rejects(poll(id), TypeError);
+    assert.equal((await pollJson(id)).status, "completed");
+    const recs = await records(`?job=${id}`);
+    assert.equal(recs.length, 3);
+    assert.deepEqual(recs.map((r) => r.closedEarly), [false, false, false]);
+    assert.deepEqual(recs.map((r) => r.status), [null, null, 200]);
+  });
+});
+
+describe("large results", () => {
+  async function pointerOf(id, init) {
+    const job = await pollJson(id, init);
+    assert.equal(job.status, "completed");
+    assert.equal(job.result.is_url, true);
+    return job.result.url;
+  }
+
+  it("large_B points at storage, which sends B bytes with Content-Length", async () => {
+    const id = unique("large_250000");
+    const url = await pointerOf(id, { headers: { "X-Api-Key": "k1" } });
+    assert.equal(url, `${server.storageUrl}/result/${id}?token=1`);
+    const res = await get(url);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/json");
+    assert.equal(res.headers.get("content-length"), "250000");
+    assert.equal(res.headers.get("access-control-allow-origin"), "*");
+    const text = await res.text();
+    assert.equal(text.length, 250_000);
+    assertResultDocument(JSON.parse(text));
+    const [apiRecord, storageRecord] = await records(`?job=${id}`);
+    assert.equal(apiRecord.side, "api");
+    assert.equal(apiRecord.headers["x-api-key"], "k1");
+    assert.equal(storageRecord.side, "storage");
+    assert.equal(storageRecord.path, `/result/${id}?token=1`);
+    assert.equal(storageRecord.headers["x-api-key"], undefined);
+    const again = await (await get(url)).text();
+    assert.equal(again, text, "deterministic");
+  });
+
+  it("chunked_B sends no Content-Length", async () => {
+    const url = await pointerOf(unique("chunked_1000000"));
+    const res = await get(url);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-length"), null);
+    assert.equal(res.headers.get("transfer-encoding"), "chunked");
+    assert.equal((await res.arrayBuffer()).byteLength, 1_000_000);
+  });
+
+  it("proxy_B points at the API origin", async () => {
+    const id = unique("proxy_50000");
+    const url = await pointerOf(id);
+    assert.equal(url, `${server.apiUrl}/proxy/result/${id}`);
+    const res = await get(url, { headers: { "x-api-key": "k2" } });
+    assert.equal(res.headers.get("content-length"), "50000");
+    assert.equal((await res.text()).length, 50_000);
+    const recs = await records(`?job=${id}&side=api`);
+    assert.deepEqual(recs.map((r) => r.path), [`/job/${id}`, `/proxy/result/${id}`]);
+    assert.equal(recs[1].headers["x-api-key"], "k2");
+  });
+
+  it("20 MB and 50 MB bodies are served quickly", async () => {
+    for (const size of [20_000_000, 50_000_000]) {
+      const started = Date.now();
+      const res = await get(await pointerOf(unique(`large_${size}`)));
+      assert.equal(res.headers.get("content-length"), String(size));
+      assert.equal((await res.arrayBuffer()).byteLength, size);
+      assert.ok(Date.now() - started < 10_000, `${size} bytes took ${Date.now() - started} ms`);
+    }
+  });
+
+  it("presign: the first URL is expired, later polls hand out working ones", async () => {
+    const id = unique("presign");
+    const first = await pointerOf(id);
+    assert.match(first, /\?token=1$/);
+    assert.equal((await get(first)).status, 403);
+    const second = await pointerOf(id);
+    assert.match(second, /\?token=2$/);
+    const res = await get(second);
+    assert.equal(res.status, 200);
+    assertResultDocument(await res.json());
+  });
+
+  it("presignstale: every URL is expired, each poll brings a new one", async () => {
+    const id = unique("presignstale");
+    const urls = [await pointerOf(id), await pointerOf(id)];
+    assert.notEqual(urls[0], urls[1]);
+    for (const url of urls) assert.equal((await get(url)).status, 403);
+  });
+
+  it("presignsame: the same expired URL every time", async () => {
+    const id = unique("presignsame");
+    const urls = [await pointerOf(id), await pointerOf(id)];
+    assert.equal(urls[0], urls[1]);
+    assert.equal((await get(urls[0])).status, 403);
+  });
+
+  it("dlflaky_N, dl429_S and dlstatus_C", async () => {
+    const flaky = await pointerOf(unique("dlflaky_2"));
+    assert.deepEqual([(await get(flaky)).status, (await get(flaky)).status, (await get(flaky)).status], [503, 503, 200]);
+
+    const limited = await pointerOf(unique("dl429_3"));
+    const first = await get(limited);
+    assert.equal(first.status, 429);
+    assert.equal(first.headers.get("retry-after"), "3");
+    assert.equal((await get(limited)).status, 200);
+
+    const gone = await pointerOf(unique("dlstatus_410"));
+    assert.equal((await get(gone)).status, 410);
+    assert.equal((await get(gone)).status, 410);
+  });
+
+  it("dlstall_B sends Content-Length B and part of the body, then stalls", async () => {
+    const id = unique("dlstall_200000");
+    const res = await get(await pointerOf(id));
+    assert.equal(res.headers.get("content-length"), "200000");
+    const { received, stalled } = await readUntilStall(res);
+    assert.ok(stalled);
+    assert.ok(received > 0 && received < 200_000, `received ${received}`);
+    await eventually(async () => (await records(`?job=${id}&side=storage`))[0]?.closedEarly === true);
+  });
+
+  it("dlcut_B cuts the first download, then serves it whole", async () => {
+    const url = await pointerOf(unique("dlcut_200000"));
+    const res = await get(url);
+    assert.equal(res.headers.get("content-length"), "200000");
+    await assert.rejects(res.arrayBuffer());
+    const whole = await get(url);
+    assert.equal((await whole.arrayBuffer()).byteLength, 200_000);
+  });
+
+  it("badurl_X hands out unusable URLs", async () => {
+    assert.match(await pointerOf(unique("badurl_ftp")), /^ftp:\/\//);
+    assert.match(await pointerOf(unique("badurl_rel")), /^\/result\//);
+    assert.equal(await pointerOf(unique("badurl_num")), 12345);
+  });
+
+  it("storage answers 404 for ids without a download", async () => {
+    assert.equal((await get(`${server.storageUrl}/result/ok-x`)).status, 404);
+    assert.equal((await get(`${server.storageUrl}/result/nosuch-x`)).status, 404);
+    assert.equal((await get(`${server.storageUrl}/elsewhere`)).status, 404);
+  });
+});
+
+describe("DELETE, keys, CORS, recording", () => {
+  it("DELETE cancels; later GETs answer canceled", async () => {
+    const id = unique("steps_5");
+    assert.equal((await pollJson(id)).status, "pending");
+    const res = await poll(id, { method: "DELETE" });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { job_id: id, message: "Job canceled" });
+    assert.equal((await pollJson(id)).status, "canceled");
+  });
+
+  it("DELETE of status_C answers C, of unknown ids 404", async () => {
+    const res = await poll(unique("status_403"), { method: "DELETE" });
+    assert.equal(res.status, 403);
+    assert.deepEqual(await res.json(), { error: "mock status 403" });
+    assert.equal((await poll(unique("nosuch"), { method: "DELETE" })).status, 404);
+  });
+
+  it("an x-api-key of `wrong` gets 401 on any API route, not on storage", async () => {
+    const headers = { "x-api-key": "wrong" };
+    for (const path of ["/job/ok-w", "/job/nosuch", "/proxy/result/proxy_100-w", "/extract", "/anything"]) {
+      const res = await get(`${server.apiUrl}${path}`, { headers, method: path === "/extract" ? "POST" : "GET" });
+      assert.equal(res.status, 401, path);
+      assert.deepEqual(await res.json(), { error: "Invalid API key" });
+    }
+    assert.equal((await poll(unique("ok"), { headers: { "x-api-key": "right" } })).status, 200);
+    assert.equal((await get(`${server.storageUrl}/result/large_100-w`, { headers })).status, 200);
+  });
+
+  it("preflights reflect the requested headers on both sides", async () => {
+    for (const base of [server.apiUrl, server.storageUrl]) {
+      const res = await get(`${base}/job/ok`, {
+        method: "OPTIONS",
+        headers: { origin: "http://page.test", "access-control-request-method": "GET", "access-control-request-headers": "x-api-key, x-extra" },
+      });
+      assert.equal(res.status, 204);
+      assert.equal(res.headers.get("access-control-allow-origin"), "*");
+      assert.equal(res.headers.get("access-control-allow-headers"), "x-api-key, x-extra");
+      for (const method of ["GET", "POST", "DELETE"]) assert.match(res.headers.get("access-control-allow-methods"), new RegExp(method));
+      assert.equal(res.headers.get("access-control-expose-headers"), "Retry-After, Content-Length");
+    }
+  });
+
+  it("records every request with the contract's fields, filterable by job", async () => {
+    const id = unique("steps_1");
+    await poll(id, { headers: { "X-Custom-Header": "v" } });
+    await poll(`${id}-other`);
+    const [record, ...rest] = await records(`?job=${encodeURIComponent(id)}`);
+    assert.equal(rest.length, 0);
+    assert.equal(record.side, "api");
+    assert.equal(record.method, "GET");
+    assert.equal(record.path, `/job/${id}`);
+    assert.equal(record.jobId, id);
+    assert.equal(record.headers["x-custom-header"], "v");
+    assert.equal(typeof record.at, "number");
+    assert.ok(Math.abs(record.at - Date.now()) < 5000);
+    assert.equal(record.closedEarly, false);
+    assert.ok(server.mock.requests.some((r) => r.jobId === id), "mock.requests is the live log");
+    const all = await records();
+    assert.ok(all.every((r) => !r.path.startsWith("/__mock/")), "control requests are not recorded");
+  });
+
+  it("reset clears the records and the job state", async () => {
+    const id = unique("steps_2");
+    assert.deepEqual(await statuses(id, 2), ["pending", "processing"]);
+    const res = await get(`${server.apiUrl}/__mock/reset`, { method: "POST" });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await records(), []);
+    assert.equal(server.mock.requests.length, 0);
+    assert.equal((await pollJson(id)).status, "pending");
+    server.mock.reset();
+    assert.deepEqual(await records(), []);
+  });
+});
+
+describe("POST /extract demo jobs on one origin (mounted under /api and /storage)", () => {
+  let origin;
+  let demo;
+  let clock = 1_000_000; // a fake clock, so the timelines run without waiting
+  const now = () => clock;
+  const createdAt = new Map(); // demo job id -> clock at submission
+
+  before(async () => {
+    let route = null;
+    demo = http.createServer((req, res) => {
+      if (!route(req, res)) res.writeHead(404).end("page");
+    });
+    await new Promise((resolve) => demo.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${demo.address().port}`;
+    route = mountMock(createMock({ apiBase: `${origin}/api`, storageBase: `${origin}/storage`, now }));
+  });
+
+  after(async () => {
+    demo.closeAllConnections();
+    await new Promise((resolve) => demo.close(resolve));
+  });
+
+  async function submit(scenario) {
+    const res = await get(`${origin}/api/extract`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ async: true, scenario }),
+    });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.status, "pending");
+    assert.equal(typeof body.message, "string");
+    assert.match(body.job_id, new RegExp(`^demo-${scenario}-`));
+    createdAt.set(body.job_id, clock);
+    return body.job_id;
+  }
+
+  const demoPoll = (id) => get(`${origin}/api/job/${id}`);
+  // Moves the fake clock to `ms` after the job's creation and polls it.
+  const at = async (id, ms) => {
+    clock = createdAt.get(id) + ms;
+    return (await demoPoll(id)).json();
+  };
+
+  it("quick, slow and failing follow the wall time", async () => {
+    const quick = await submit("quick");
+    assert.deepEqual([(await at(quick, 0)).status, (await at(quick, 1000)).status, (await at(quick, 2000)).status],
+      ["pending", "processing", "completed"]);
+    const slow = await submit("slow");
+    assert.deepEqual([(await at(slow, 2500)).status, (await at(slow, 11_000)).status, (await at(slow, 12_000)).status],
+      ["processing", "processing", "completed"]);
+    const failing = await submit("failing");
+    const failed = await at(failing, 3000);
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.error, "Document could not be parsed");
+  });
+
+  it("large completes with a 20 MB result on the same origin's /storage", async () => {
+    const id = await submit("large");
+    assert.equal((await at(id, 500)).status, "pending");
+    const done = await at(id, 4000);
+    assert.equal(done.status, "completed");
+    assert.equal(done.result.url, `${origin}/storage/result/${id}?token=1`);
+    const res = await get(done.result.url);
+    assert.equal(res.headers.get("content-length"), "20000000");
+    assert.equal((await res.arrayBuffer()).byteLength, 20_000_000);
+  });
+
+  it("flaky fails on the way (503, a cut, 502) and then completes", async () => {
+    const id = await submit("flaky");
+    clock += 100;
+    assert.equal((await demoPoll(id)).status, 200);
+    assert.equal((await demoPoll(id)).status, 503);
+    await assert.rejects(demoPoll(id), TypeError);
+    assert.equal((await demoPoll(id)).status, 200);
+    assert.equal((await demoPoll(id)).status, 502);
+    assert.equal((await at(id, 6000)).status, "completed");
+  });
+
+  it("DELETE cancels a demo job; bad submissions answer 400", async () => {
+    const id = await submit("slow");
+    assert.equal((await get(`${origin}/api/job/${id}`, { method: "DELETE" })).status, 200);
+    assert.equal((await at(id, 20_000)).status, "canceled");
+    for (const body of ['{"async":true,"scenario":"nope"}', '{"scenario":"quick"}', "not json"]) {
+      const res = await get(`${origin}/api/extract`, { method: "POST", body });
+      assert.equal(res.status, 400, body);
+      assert.equal(typeof (await res.json()).error, "string");
+    }
+  });
+
+  it("mounted control routes work and unmounted paths fall through", async () => {
+    const recs = await (await get(`${origin}/api/__mock/requests`)).json();
+    assert.ok(recs.some((r) => r.side === "storage" && r.path.startsWith("/result/demo-large-")));
+    assert.ok(recs.some((r) => r.method === "POST" && r.path === "/extract" && r.jobId?.startsWith("demo-")));
+    assert.equal(await (await get(`${origin}/index.html`)).text(), "page");
+    assert.equal((await get(`${origin}/api/job/ok-mounted`)).status, 200);
+  });
+});
+
+describe("lifecycle", () => {
+  it("close() destroys hanging and stalled connections and resolves quickly", async () => {
+    const local = await startMock();
+    const hanging = get(`${local.apiUrl}/job/hang-c`).catch((error) => error);
+    const stalled = await get(`${local.apiUrl}/job/stall_1-c`);
+    const job = await (await get(`${local.apiUrl}/job/dlstall_300000-c`)).json();
+    const download = await get(job.result.url);
+    const bodies = [stalled.arrayBuffer(), download.arrayBuffer()].map((p) => p.then(() => "done", (e) => e));
+    await eventually(() => local.mock.requests.length === 4);
+    const started = Date.now();
+    await local.close();
+    assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`);
+    assert.ok((await hanging) instanceof Error);
+    for (const outcome of await Promise.all(bodies)) assert.ok(outcome instanceof Error);
+    await assert.rejects(get(`${local.apiUrl}/job/ok-c`), TypeError);
+    await local.close(); // idempotent
+  });
+
+  it("`node mock/server.js` prints both URLs and serves until killed", async () => {
+    const child = spawn(process.execPath, [SERVER_JS], {
+      env: { ...process.env, API_PORT: "0", STORAGE_PORT: "0" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      let output = "";
+      child.stdout.on("data", (chunk) => (output += chunk));
+      await eventually(() => (output.match(/http:\/\/\S+/g) ?? []).length >= 2, 5000);
+      const [apiUrl, storageUrl] = output.match(/http:\/\/\S+/g);
+      assert.match(output, /API:\s+http/);
+      assert.match(output, /storage:\s+http/);
+      const job = await (await get(`${apiUrl}/job/large_1000-s`)).json();
+      assert.ok(job.result.url.startsWith(`${storageUrl}/result/`));
+      assert.equal((await get(job.result.url)).status, 200);
+    } finally {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+    }
+  });
+});
