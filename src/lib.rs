@@ -9,6 +9,6 @@ pub mod status;
 pub mod url;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
+pub mod bindings;
 #[cfg(target_arch = "wasm32")]
 mod platform;

@@ -1,0 +1,61 @@
+# pulse-jobs: `make test` and `make demo` work on a fresh machine; `make tools`
+# installs whatever is missing (wasm32 target, wasm-pack, wasm-bindgen-cli at the
+# pinned version, node_modules with wasm-opt and playwright-core, Chromium).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+MOCK_PORT ?= 4610
+PORT ?= 8080
+WASM_PACK_BUILD := wasm-pack build --release --no-pack --out-name pulse_jobs
+
+.PHONY: all tools pkg test test-rust test-wasm test-js lint demo bench clean
+
+all: pkg
+
+tools: node_modules/.installed
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@command -v wasm-pack >/dev/null || cargo install wasm-pack --locked
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
+		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+pkg: tools
+	$(WASM_PACK_BUILD) --target nodejs --out-dir target/wasm-node
+	$(WASM_PACK_BUILD) --target web --out-dir target/wasm-web
+	node pkg-template/assemble.js target/wasm-node target/wasm-web pkg
+
+lint: tools
+	cargo fmt --check
+	cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo clippy --all-targets -- -D warnings
+
+test-rust:
+	cargo test
+
+# The wasm layer's own tests, in Node and in headless Chromium, against the mock.
+test-wasm: tools
+	API_PORT=$(MOCK_PORT) STORAGE_PORT=$$(( $(MOCK_PORT) + 1 )) node mock/server.js >/dev/null & mock=$$!; \
+	trap "kill $$mock" EXIT; \
+	export PULSE_MOCK_API=http://127.0.0.1:$(MOCK_PORT); \
+	wasm-pack test --node -- --test node; \
+	wasm-pack test --headless --chrome -- --test web
+
+# The built package, installed into scratch consumers; the mock; the demo in Chromium.
+test-js: pkg
+	node --test --test-reporter=spec tests/mock/ tests/js/ tests/browser/
+
+test: lint test-rust test-wasm test-js
+
+demo: pkg
+	PORT=$(PORT) node www/serve.js
+
+clean:
+	rm -rf pkg target/wasm-node target/wasm-web test-output

@@ -1,0 +1,3 @@
+//! The wasm layer's suite in Node.
+#![cfg(target_arch = "wasm32")]
+mod common;

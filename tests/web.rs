@@ -1,0 +1,4 @@
+//! The wasm layer's suite in headless Chromium.
+#![cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+mod common;
