@@ -13,7 +13,11 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::AbortController;
 
-const API: &str = env!("PULSE_MOCK_API");
+/// Set by `make test-wasm`, which starts the mock there.
+const API: &str = match option_env!("PULSE_MOCK_API") {
+    Some(url) => url,
+    None => "http://127.0.0.1:4610",
+};
 const KEY: &str = "wasm-suite-key";
 
 /// A job id for `scenario`, unique to this test run.
