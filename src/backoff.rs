@@ -32,7 +32,10 @@ impl Backoff {
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<f64>().ok().map(|seconds| seconds * 1000.0);
+        return value
+            .parse::<u64>()
+            .ok()
+            .map(|seconds| seconds as f64 * 1000.0);
     }
     http_date_ms(value).map(|at| (at - now_ms).max(0.0))
 }

@@ -121,7 +121,7 @@ impl Defaults {
                 api.get_job(&job_id)
                     .await
                     .map(|(job, _)| job)
-                    .map_err(|f| f.into_error().into())
+                    .map_err(Fault::from)
             };
             bounded(request, call.signal.as_ref(), None).await
         };
@@ -133,11 +133,7 @@ impl Defaults {
         let outcome = async {
             let call = read_options(&options, Scope::Request)?;
             let (api, _) = self.api(&call)?;
-            let request = async {
-                api.cancel_job(&job_id)
-                    .await
-                    .map_err(|f| f.into_error().into())
-            };
+            let request = async { api.cancel_job(&job_id).await.map_err(Fault::from) };
             bounded(request, call.signal.as_ref(), None).await
         };
         outcome.await.map_err(|f| to_js(f, Some(&job_id)))

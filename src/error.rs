@@ -105,7 +105,10 @@ impl Error {
             retryable: true,
             ..Self::new(
                 ErrorCode::Timeout,
-                format!("job {job_id} did not finish within {timeout_ms} ms"),
+                format!(
+                    "job {job_id} did not finish within {} ms",
+                    whole(timeout_ms)
+                ),
             )
         }
     }
@@ -145,7 +148,10 @@ impl Error {
     pub fn result_too_large(limit: f64) -> Self {
         Self::new(
             ErrorCode::ResultTooLarge,
-            format!("the result is larger than maxResultBytes ({limit} bytes)"),
+            format!(
+                "the result is larger than maxResultBytes ({} bytes)",
+                whole(limit)
+            ),
         )
     }
 
@@ -161,6 +167,12 @@ impl Error {
             ..Self::new(ErrorCode::ResultDownloadFailed, message)
         }
     }
+}
+
+/// A count of ms or bytes for a message. Integer formatting keeps the float
+/// formatter (about 15 KB) out of the wasm.
+pub fn whole(value: f64) -> u64 {
+    value.round() as u64
 }
 
 impl fmt::Display for Error {

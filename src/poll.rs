@@ -3,7 +3,7 @@
 //! only carries steps out, so every rule of DESIGN.md's "Behaviour of
 //! waitForJob" is tested here without a clock, a network or JS.
 
-use crate::error::Error;
+use crate::error::{whole, Error};
 use crate::options::WaitPolicy;
 use crate::status::{is_expired_url, is_transient_http, JobStatus};
 use crate::url::{result_url, BaseUrl, ResultUrl};
@@ -49,9 +49,10 @@ impl Failure {
     pub fn into_error(self) -> Error {
         match self {
             Failure::Network(reason) => Error::network(reason),
-            Failure::TimedOut(ms) => {
-                Error::network(format!("no answer within requestTimeoutMs ({ms} ms)"))
-            }
+            Failure::TimedOut(ms) => Error::network(format!(
+                "no answer within requestTimeoutMs ({} ms)",
+                whole(ms)
+            )),
             Failure::Http { status, detail, .. } => {
                 Error::http(status, detail.as_deref(), is_transient_http(status))
             }
@@ -129,9 +130,10 @@ pub struct Waiter {
     polls: u32,
     poll_failures: u32,
     download_failures: u32,
-    /// The result URL tried last, and whether a re-poll for a fresh one was spent.
+    /// The result URL tried last.
     last_url: Option<ResultUrl>,
-    refreshed: bool,
+    /// The status that sent the wait back for a fresh URL, once that re-poll is spent.
+    expired_with: Option<u16>,
 }
 
 impl Waiter {
@@ -146,7 +148,7 @@ impl Waiter {
             poll_failures: 0,
             download_failures: 0,
             last_url: None,
-            refreshed: false,
+            expired_with: None,
         };
         (waiter, Step::Poll { delay_ms: 0.0 })
     }
@@ -210,10 +212,12 @@ impl Waiter {
             ));
         };
         let same_as_last = self.last_url.as_ref().is_some_and(|last| last.url == url);
-        if self.refreshed && same_as_last {
+        if let (Some(status), true) = (self.expired_with, same_as_last) {
             return Step::Fail(Error::download_failed(
-                "the result URL has expired and polling the job gave no new one",
-                Some(403),
+                format!(
+                    "the result URL answered HTTP {status} and polling the job gave no new one"
+                ),
+                Some(status),
                 false,
             ));
         }
@@ -247,14 +251,14 @@ impl Waiter {
         let (error, retry_after_ms) = match failure {
             Failure::Fatal(error) => return Step::Fail(error),
             Failure::Http { status, .. } if is_expired_url(status) => {
-                if self.refreshed {
+                if self.expired_with.is_some() {
                     return Step::Fail(Error::download_failed(
                         format!("the result URL answered HTTP {status} again after a fresh one was fetched"),
                         Some(status),
                         false,
                     ));
                 }
-                self.refreshed = true;
+                self.expired_with = Some(status);
                 return self.poll_after(0.0, now_ms);
             }
             Failure::Http {
@@ -281,7 +285,8 @@ impl Waiter {
             Failure::TimedOut(ms) => (
                 Error::download_failed(
                     format!(
-                        "the result download made no progress within requestTimeoutMs ({ms} ms)"
+                        "the result download made no progress within requestTimeoutMs ({} ms)",
+                        whole(ms)
                     ),
                     None,
                     true,

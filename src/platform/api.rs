@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer};
 use wasm_bindgen::JsValue;
 
 use super::fetch::{json_parse, Http, Reply, Request};
-use super::{retry_after_ms, Interrupt};
+use super::{fatal, retry_after_ms, Interrupt};
 use crate::error::Error;
 use crate::options::Endpoint;
 use crate::poll::{Failure, Polled};
@@ -73,7 +73,7 @@ impl Api {
         &self,
         method: &'static str,
         job_id: &str,
-    ) -> Result<(Reply, Option<f64>), Failure> {
+    ) -> Result<(Reply, Option<f64>), Interrupt> {
         let url = self.endpoint.base.job_url(job_id);
         let req = Request {
             method,
@@ -86,22 +86,22 @@ impl Api {
             let detail = json_object(&reply.body)
                 .and_then(|body| serde_wasm_bindgen::from_value::<ErrorBody>(body).ok())
                 .and_then(|b| b.error.or(b.message).or(b.detail));
-            return Err(Failure::Http {
+            let failure = Failure::Http {
                 status: reply.status,
                 detail,
                 retry_after_ms: retry_after,
-            });
+            };
+            return Err(failure.into());
         }
         Ok((reply, retry_after))
     }
 
     /// `GET /job/{id}`: the job as sent (`cancelled` reported as `canceled`)
     /// and what the wait needs to know of it.
-    pub async fn get_job(&self, job_id: &str) -> Result<(JsValue, Polled), Failure> {
+    pub async fn get_job(&self, job_id: &str) -> Result<(JsValue, Polled), Interrupt> {
         let (reply, retry_after_ms) = self.call("GET", job_id).await?;
-        let invalid = |what: &str| {
-            Failure::Fatal(Error::invalid_response(format!("the API's answer {what}")))
-        };
+        let invalid =
+            |what: &str| fatal(Error::invalid_response(format!("the API's answer {what}")));
         let job = json_object(&reply.body).ok_or_else(|| invalid("is not a JSON object"))?;
         let meta: JobMeta =
             serde_wasm_bindgen::from_value(job.clone()).map_err(|_| invalid("is not a job"))?;
@@ -123,10 +123,10 @@ impl Api {
     }
 
     /// `DELETE /job/{id}`: the API's `{ job_id, message }`.
-    pub async fn cancel_job(&self, job_id: &str) -> Result<JsValue, Failure> {
+    pub async fn cancel_job(&self, job_id: &str) -> Result<JsValue, Interrupt> {
         let (reply, _) = self.call("DELETE", job_id).await?;
         json_object(&reply.body).ok_or_else(|| {
-            Failure::Fatal(Error::invalid_response(
+            fatal(Error::invalid_response(
                 "the API's answer is not a JSON object",
             ))
         })

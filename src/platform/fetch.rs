@@ -9,7 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, ReadableStreamDefaultReader, Response};
 
 use super::sleep::with_timeout;
-use super::{object, Interrupt};
+use super::{fatal, object, retry_after_ms, Interrupt};
 use crate::error::Error;
 use crate::poll::Failure;
 
@@ -87,20 +87,19 @@ impl Http {
     }
 
     /// Sends `req`; resolves at the response headers.
-    async fn send(&self, req: &Request<'_>) -> Result<(Response, AbortOnDrop), Failure> {
-        let controller =
-            AbortController::new().map_err(|_| network("AbortController is unavailable"))?;
+    async fn send(&self, req: &Request<'_>) -> Result<(Response, AbortOnDrop), Interrupt> {
+        let controller = AbortController::new().map_err(network_from)?;
         let guard = AbortOnDrop(controller);
         let init = request_init(req, &guard.0);
         let promise = self
             .fetch
             .call2(&js_sys::global(), &req.url.into(), &init)
-            .map_err(|e| network_from(&e))?;
+            .map_err(network_from)?;
         let response = JsFuture::from(js_sys::Promise::resolve(&promise))
             .await
-            .map_err(|e| network_from(&e))?;
+            .map_err(network_from)?;
         if !response.is_object() {
-            return Err(Failure::Fatal(Error::invalid_response(
+            return Err(fatal(Error::invalid_response(
                 "fetch did not return a Response",
             )));
         }
@@ -108,11 +107,11 @@ impl Http {
     }
 
     /// One attempt read whole as text, all within `timeout_ms`.
-    pub async fn text(&self, req: &Request<'_>, timeout_ms: f64) -> Result<Reply, Failure> {
+    pub async fn text(&self, req: &Request<'_>, timeout_ms: f64) -> Result<Reply, Interrupt> {
         let attempt = async {
             let (response, _guard) = self.send(req).await?;
-            let body = response.text().map_err(|e| network_from(&e))?;
-            let body = JsFuture::from(body).await.map_err(|e| network_from(&e))?;
+            let body = response.text().map_err(network_from)?;
+            let body = JsFuture::from(body).await.map_err(network_from)?;
             Ok(Reply {
                 status: response.status(),
                 retry_after: header(&response, "retry-after"),
@@ -121,7 +120,7 @@ impl Http {
         };
         with_timeout(timeout_ms, attempt)
             .await
-            .unwrap_or(Err(Failure::TimedOut(timeout_ms)))
+            .unwrap_or(Err(Failure::TimedOut(timeout_ms).into()))
     }
 
     /// Downloads a JSON body as it streams: `timeout_ms` bounds the wait for
@@ -134,20 +133,23 @@ impl Http {
         max_bytes: Option<f64>,
         progress: &dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
     ) -> Result<JsValue, Interrupt> {
-        let timed_out = || Interrupt::Failed(Failure::TimedOut(timeout_ms));
+        let timed_out = || Interrupt::from(Failure::TimedOut(timeout_ms));
         let (response, _guard) = with_timeout(timeout_ms, self.send(req))
             .await
             .ok_or_else(timed_out)??;
         let status = response.status();
         if !crate::status::is_success(status) {
-            return Err(Interrupt::Failed(Failure::Http {
+            let retry_after_ms = header(&response, "retry-after").and_then(|v| retry_after_ms(&v));
+            return Err(Failure::Http {
                 status,
                 detail: None,
-                retry_after_ms: header(&response, "retry-after")
-                    .and_then(|v| super::retry_after_ms(&v)),
-            }));
+                retry_after_ms,
+            }
+            .into());
         }
-        let total = header(&response, "content-length").and_then(|v| v.trim().parse::<f64>().ok());
+        let total = header(&response, "content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|bytes| bytes as f64);
         let too_large = |bytes: f64| max_bytes.is_some_and(|max| bytes > max);
         if total.is_some_and(too_large) {
             return Err(too_large_error(max_bytes));
@@ -159,12 +161,12 @@ impl Http {
             loop {
                 let read = JsFuture::from(reader.read());
                 let chunk = with_timeout(timeout_ms, read).await.ok_or_else(timed_out)?;
-                let chunk = chunk.map_err(|e| Interrupt::Failed(network_from(&e)))?;
+                let chunk = chunk.map_err(network_from)?;
                 if Reflect::get(&chunk, &"done".into()).is_ok_and(|d| d.is_truthy()) {
                     break;
                 }
                 let bytes: Uint8Array = Reflect::get(&chunk, &"value".into())
-                    .map_err(|e| Interrupt::Failed(network_from(&e)))?
+                    .map_err(network_from)?
                     .unchecked_into();
                 loaded += bytes.length() as f64;
                 if too_large(loaded) {
@@ -183,15 +185,11 @@ impl Http {
 }
 
 fn invalid_result() -> Interrupt {
-    Interrupt::Failed(Failure::Fatal(Error::invalid_response(
-        "the downloaded result is not JSON",
-    )))
+    fatal(Error::invalid_response("the downloaded result is not JSON"))
 }
 
 fn too_large_error(max_bytes: Option<f64>) -> Interrupt {
-    Interrupt::Failed(Failure::Fatal(Error::result_too_large(
-        max_bytes.unwrap_or(0.0),
-    )))
+    fatal(Error::result_too_large(max_bytes.unwrap_or(0.0)))
 }
 
 fn concat(chunks: &[Uint8Array], length: f64) -> Uint8Array {
@@ -228,16 +226,12 @@ fn header(response: &Response, name: &str) -> Option<String> {
     response.headers().get(name).ok().flatten()
 }
 
-fn network(reason: &str) -> Failure {
-    Failure::Network(reason.to_string())
-}
-
-/// A rejected `fetch` or body read: the exception's own message, which names
-/// the cause (refused, reset, DNS) but never the request's headers.
-fn network_from(exception: &JsValue) -> Failure {
-    let message = Reflect::get(exception, &"message".into())
+/// A rejected `fetch` or body read, kept as the error's `cause`. Its message
+/// names what happened (refused, reset, DNS) but never the request's headers.
+fn network_from(exception: JsValue) -> Interrupt {
+    let message = Reflect::get(&exception, &"message".into())
         .ok()
         .and_then(|m| m.as_string())
         .unwrap_or_else(|| "the request failed".to_string());
-    Failure::Network(message)
+    Interrupt::Failed(Failure::Network(message), Some(exception))
 }

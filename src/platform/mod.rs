@@ -44,15 +44,35 @@ impl From<Error> for Fault {
 /// exception from a callback that ends the wait.
 #[derive(Debug)]
 pub enum Interrupt {
-    /// For the poll state machine to judge.
-    Failed(Failure),
+    /// For the poll state machine to judge, with the JS exception behind it
+    /// (a network error's `TypeError`), which becomes `PulseError.cause`.
+    Failed(Failure, Option<JsValue>),
     /// From `onDownloadProgress`.
     Thrown(JsValue),
 }
 
 impl From<Failure> for Interrupt {
     fn from(failure: Failure) -> Self {
-        Interrupt::Failed(failure)
+        Interrupt::Failed(failure, None)
+    }
+}
+
+/// A failure that no retry can help.
+pub fn fatal(error: Error) -> Interrupt {
+    Failure::Fatal(error).into()
+}
+
+/// A single request's outcome: its failure is final.
+impl From<Interrupt> for Fault {
+    fn from(interrupt: Interrupt) -> Self {
+        match interrupt {
+            Interrupt::Failed(failure, cause) => Fault::Pulse {
+                error: failure.into_error(),
+                job: None,
+                cause,
+            },
+            Interrupt::Thrown(exception) => Fault::Thrown(exception),
+        }
     }
 }
 

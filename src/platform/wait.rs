@@ -12,7 +12,7 @@ use super::sleep::{race, sleep, Aborted, Either};
 use super::{now_ms, object, Fault, Interrupt};
 use crate::error::{Error, ErrorCode};
 use crate::options::WaitPolicy;
-use crate::poll::{Observation, Step, Waiter};
+use crate::poll::{Failure, Observation, Step, Waiter};
 
 /// The caller's callbacks.
 #[derive(Debug, Default, Clone)]
@@ -101,22 +101,27 @@ struct Run<'a> {
 impl Run<'_> {
     async fn steps(&self, mut waiter: Waiter, mut step: Step) -> Result<JsValue, Fault> {
         let mut job = JsValue::UNDEFINED;
+        // The exception behind the latest failed attempt, for `PulseError.cause`.
+        let mut cause = None;
         loop {
             step = match step {
                 Step::Poll { delay_ms } => {
                     sleep(delay_ms).await;
                     let attempt = waiter.poll_sent();
-                    match self.api.get_job(self.job_id).await {
+                    let observation = match settle(self.api.get_job(self.job_id).await, &mut cause)?
+                    {
                         Ok((polled_job, polled)) => {
                             job = polled_job;
-                            let next = waiter.next(Observation::Polled(polled), now_ms(), random());
-                            self.report_progress(&job, attempt, next.next_poll_delay_ms())?;
-                            next
+                            Observation::Polled(polled)
                         }
-                        Err(failure) => {
-                            waiter.next(Observation::PollFailed(failure), now_ms(), random())
-                        }
+                        Err(failure) => Observation::PollFailed(failure),
+                    };
+                    let polled = matches!(observation, Observation::Polled(_));
+                    let next = waiter.next(observation, now_ms(), random());
+                    if polled {
+                        self.report_progress(&job, attempt, next.next_poll_delay_ms())?;
                     }
+                    next
                 }
                 Step::Download {
                     url,
@@ -134,18 +139,17 @@ impl Run<'_> {
                             &progress,
                         )
                         .await;
-                    let observation = match downloaded {
+                    let observation = match settle(downloaded, &mut cause)? {
                         Ok(result) => {
                             let _ = Reflect::set(&job, &"result".into(), &result);
                             Observation::Downloaded
                         }
-                        Err(Interrupt::Failed(failure)) => Observation::DownloadFailed(failure),
-                        Err(Interrupt::Thrown(exception)) => return Err(Fault::Thrown(exception)),
+                        Err(failure) => Observation::DownloadFailed(failure),
                     };
                     waiter.next(observation, now_ms(), random())
                 }
                 Step::Done => return Ok(job),
-                Step::Fail(error) => return Err(with_job(error, job)),
+                Step::Fail(error) => return Err(attach(error, job, cause)),
             }
         }
     }
@@ -182,16 +186,37 @@ impl Run<'_> {
     }
 }
 
-/// Terminal-status errors carry the job they describe.
-fn with_job(error: Error, job: JsValue) -> Fault {
+/// Splits an attempt's outcome into a value or a failure for the state machine
+/// (keeping its exception as `cause`); a callback's exception ends the wait.
+fn settle<T>(
+    outcome: Result<T, Interrupt>,
+    cause: &mut Option<JsValue>,
+) -> Result<Result<T, Failure>, Fault> {
+    match outcome {
+        Ok(value) => Ok(Ok(value)),
+        Err(Interrupt::Failed(failure, exception)) => {
+            *cause = exception;
+            Ok(Err(failure))
+        }
+        Err(Interrupt::Thrown(exception)) => Err(Fault::Thrown(exception)),
+    }
+}
+
+/// Terminal-status errors carry the job they describe; errors of a failed
+/// connection carry the exception behind it.
+fn attach(error: Error, job: JsValue, cause: Option<JsValue>) -> Fault {
     let terminal = matches!(
         error.code,
         ErrorCode::JobFailed | ErrorCode::JobCanceled | ErrorCode::JobExpired
     );
+    let from_connection = matches!(
+        error.code,
+        ErrorCode::NetworkError | ErrorCode::ResultDownloadFailed
+    ) && error.http_status.is_none();
     Fault::Pulse {
         job: terminal.then_some(job),
+        cause: cause.filter(|_| from_connection),
         error,
-        cause: None,
     }
 }
 
