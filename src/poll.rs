@@ -163,6 +163,18 @@ impl Waiter {
         Error::timeout(&self.job_id, self.policy.timeout_ms.unwrap_or(0.0))
     }
 
+    /// Whether a request may start at `now_ms`: never after the deadline,
+    /// however late a timer fired.
+    ///
+    /// # Errors
+    /// `TIMEOUT` once the deadline has passed.
+    pub fn may_start(&self, now_ms: f64) -> Result<(), Error> {
+        match self.deadline_ms {
+            Some(deadline) if now_ms >= deadline => Err(self.timeout_error()),
+            _ => Ok(()),
+        }
+    }
+
     /// Counts a poll request as sent; returns `info.attempt` (from 1).
     pub fn poll_sent(&mut self) -> u32 {
         self.polls += 1;
@@ -503,6 +515,22 @@ mod tests {
             unlimited.next(polled("pending"), 1e12, 0.0),
             Step::Poll { .. }
         ));
+    }
+
+    #[test]
+    fn no_request_starts_after_the_deadline_even_when_a_timer_fires_late() {
+        let w = waiter(WaitPolicy {
+            timeout_ms: Some(1000.0),
+            ..POLICY
+        });
+        assert!(w.may_start(999.0).is_ok());
+        assert_eq!(w.may_start(1000.0).unwrap_err().code, ErrorCode::Timeout);
+        assert!(waiter(WaitPolicy {
+            timeout_ms: None,
+            ..POLICY
+        })
+        .may_start(1e15)
+        .is_ok());
     }
 
     #[test]

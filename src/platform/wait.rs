@@ -107,6 +107,7 @@ impl Run<'_> {
             step = match step {
                 Step::Poll { delay_ms } => {
                     sleep(delay_ms).await;
+                    waiter.may_start(now_ms())?;
                     let attempt = waiter.poll_sent();
                     let observation = match settle(self.api.get_job(self.job_id).await, &mut cause)?
                     {
@@ -129,6 +130,7 @@ impl Run<'_> {
                     delay_ms,
                 } => {
                     sleep(delay_ms).await;
+                    waiter.may_start(now_ms())?;
                     let progress = |loaded, total| self.report_download(loaded, total);
                     let downloaded = self
                         .api
