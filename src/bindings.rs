@@ -2,6 +2,7 @@
 //! Rust values, runs the core, and turns the outcome back into JS once.
 
 use std::cell::RefCell;
+use std::future::Future;
 
 use js_sys::{Array, Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -102,52 +103,67 @@ struct Defaults {
 
 impl Defaults {
     async fn wait_for_job(self, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
-        let outcome = async {
-            let call = read_options(&options, Scope::Wait)?;
-            let (api, merged) = self.api(&call)?;
-            let policy = merged.wait_policy()?;
-            wait::wait_for_job(&api, &job_id, policy, &call.hooks, call.signal.as_ref()).await
-        };
-        outcome.await.map_err(|f| to_js(f, Some(&job_id)))
+        self.call(
+            job_id,
+            options,
+            Scope::Wait,
+            |job_id, call, api, merged| async move {
+                let policy = merged.wait_policy()?;
+                wait::wait_for_job(&api, &job_id, policy, &call.hooks, call.signal.as_ref()).await
+            },
+        )
+        .await
     }
 
     async fn get_job(self, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
-        let outcome = async {
-            let call = read_options(&options, Scope::Request)?;
-            let (api, _) = self.api(&call)?;
-            let request = async {
-                api.get_job(&job_id)
-                    .await
-                    .map(|(job, _)| job)
-                    .map_err(Fault::from)
-            };
-            bounded(request, call.signal.as_ref(), None).await
-        };
-        outcome.await.map_err(|f| to_js(f, Some(&job_id)))
+        self.call(
+            job_id,
+            options,
+            Scope::Request,
+            |job_id, call, api, _| async move {
+                let request = async { api.get_job(&job_id).await.map(|(job, _)| job) };
+                bounded(request, call.signal.as_ref(), None).await
+            },
+        )
+        .await
     }
 
     async fn cancel_job(self, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
-        let outcome = async {
-            let call = read_options(&options, Scope::Request)?;
-            let (api, _) = self.api(&call)?;
-            let request = async { api.cancel_job(&job_id).await.map_err(Fault::from) };
-            bounded(request, call.signal.as_ref(), None).await
-        };
-        outcome.await.map_err(|f| to_js(f, Some(&job_id)))
+        self.call(
+            job_id,
+            options,
+            Scope::Request,
+            |job_id, call, api, _| async move {
+                bounded(api.cancel_job(&job_id), call.signal.as_ref(), None).await
+            },
+        )
+        .await
     }
 
-    /// The API client for a call, its options merged over these defaults.
-    fn api(&self, call: &CallOptions) -> Result<(Api, Options), Fault> {
-        let merged = call.options.clone().over(&self.options);
-        let api = Api {
-            http: Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
-            endpoint: merged.endpoint()?,
-            request_timeout_ms: merged.request_timeout_ms()?,
+    /// Reads a call's job id and options, merges them over these defaults, and
+    /// runs `op`; every error, validation included, rejects as a `PulseError`.
+    async fn call<Fut>(
+        &self,
+        job_id: JsValue,
+        options: JsValue,
+        scope: Scope,
+        op: impl FnOnce(String, CallOptions, Api, Options) -> Fut,
+    ) -> Result<JsValue, JsValue>
+    where
+        Fut: Future<Output = Result<JsValue, Fault>>,
+    {
+        let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
+        let outcome = async {
+            let call = read_options(&options, scope)?;
+            let merged = call.options.clone().over(&self.options);
+            let api = Api {
+                http: Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
+                endpoint: merged.endpoint()?,
+                request_timeout_ms: merged.request_timeout_ms()?,
+            };
+            op(job_id.clone(), call, api, merged).await
         };
-        Ok((api, merged))
+        outcome.await.map_err(|f| to_js(f, Some(&job_id)))
     }
 }
 

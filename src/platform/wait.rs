@@ -26,8 +26,8 @@ pub struct Hooks {
 /// Runs `work` until it ends, `signal` aborts, or `deadline` passes (`(ms from
 /// now, error)`). Whatever loses is dropped, which clears its timers, removes
 /// its listeners and aborts its request.
-pub async fn bounded<T>(
-    work: impl Future<Output = Result<T, Fault>>,
+pub async fn bounded<T, E: Into<Fault>>(
+    work: impl Future<Output = Result<T, E>>,
     signal: Option<&AbortSignal>,
     deadline: Option<(f64, Error)>,
 ) -> Result<T, Fault> {
@@ -51,7 +51,7 @@ pub async fn bounded<T>(
         }
     };
     match race(work, race(abort, timer)).await {
-        Either::Left(outcome) => outcome,
+        Either::Left(outcome) => outcome.map_err(Into::into),
         Either::Right(Either::Left(())) => Err(aborted(signal.expect("only a signal aborts"))),
         Either::Right(Either::Right(())) => {
             Err(timeout_error.expect("only a deadline times out").into())
