@@ -57,5 +57,9 @@ test: lint test-rust test-wasm test-js
 demo: pkg
 	PORT=$(PORT) node www/serve.js
 
+# Medians of interleaved runs against the plain-JS poller in bench/, and the package's sizes.
+bench: pkg
+	node bench/run.js --runs 11
+
 clean:
-	rm -rf pkg target/wasm-node target/wasm-web test-output
+	rm -rf pkg target/wasm-node target/wasm-web test-output bench/out
