@@ -100,7 +100,7 @@ async function build(dir, key) {
   fs.writeFileSync(path.join(consumer, "load.mjs"), 'export * as pulse from "pulse-jobs";\n');
   await npmInstall(consumer, tarball);
 
-  for (const name of ["node-esm", "node-cjs"]) {
+  for (const name of ["node-esm", "node-cjs", "typescript"]) {
     const dst = path.join(dir, name);
     fs.cpSync(path.join(fixturesDir, name), dst, { recursive: true, filter: (s) => !s.includes("node_modules") });
     await npmInstall(dst, tarball);
@@ -165,6 +165,7 @@ export function installPackage() {
       consumer: path.join(dir, "consumer"),
       esmFixture: path.join(dir, "node-esm"),
       cjsFixture: path.join(dir, "node-cjs"),
+      tsFixture: path.join(dir, "typescript"),
     };
   })();
   return installing;

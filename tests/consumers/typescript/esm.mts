@@ -1,0 +1,50 @@
+// Type-checked only (tsc --noEmit): the declarations as an ES-module app sees them.
+import { cancelJob, getJob, PulseClient, PulseError, waitForJob } from "pulse-jobs";
+import type { ErrorCode, Job, ProgressInfo, WaitOptions } from "pulse-jobs";
+
+const options: WaitOptions = {
+  apiKey: "key",
+  baseUrl: "https://api.runpulse.com",
+  headers: { "x-trace": "1" },
+  signal: new AbortController().signal,
+  requestTimeoutMs: 30_000,
+  initialDelayMs: 1000,
+  maxDelayMs: 15_000,
+  multiplier: 1.5,
+  jitter: 0.2,
+  timeoutMs: 0,
+  maxRetries: 5,
+  downloadResult: true,
+  maxResultBytes: 50_000_000,
+  onProgress: (job: Job, info: ProgressInfo) => void [job.status, info.attempt, info.elapsedMs, info.nextDelayMs],
+  onDownloadProgress: ({ loaded, total }) => void (loaded + (total ?? 0)),
+};
+
+export async function run(): Promise<string> {
+  const job: Job = await waitForJob("job-1", options);
+  const status: string = job.status;
+  const same: Job = await getJob(job.job_id, { apiKey: "key" });
+  const { job_id, message } = await cancelJob(same.job_id);
+  const client = new PulseClient({ apiKey: "key", fetch: globalThis.fetch });
+  await client.waitForJob("job-2", { jitter: 0 });
+  try {
+    await client.getJob("job-3");
+  } catch (error) {
+    if (error instanceof PulseError) {
+      const code: ErrorCode = error.code;
+      const retry: boolean = error.retryable;
+      return `${code} ${retry} ${error.httpStatus ?? ""} ${error.jobId ?? ""} ${error.job?.status ?? ""}`;
+    }
+  }
+  return `${status} ${job_id} ${message}`;
+}
+
+// @ts-expect-error a job id is a string
+void waitForJob(42);
+// @ts-expect-error jitter is a number
+void waitForJob("j", { jitter: "0.2" });
+// @ts-expect-error getJob takes no polling options' callbacks
+void getJob("j", { onProgress: () => {} });
+// @ts-expect-error no such error code
+const wrong: ErrorCode = "NOT_A_CODE";
+void wrong;
