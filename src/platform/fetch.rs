@@ -133,10 +133,8 @@ impl Http {
         max_bytes: Option<f64>,
         progress: &dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
     ) -> Result<JsValue, Interrupt> {
-        let timed_out = || Interrupt::from(Failure::TimedOut(timeout_ms));
-        let (response, _guard) = with_timeout(timeout_ms, self.send(req))
-            .await
-            .ok_or_else(timed_out)??;
+        let sent = with_timeout(timeout_ms, self.send(req)).await;
+        let (response, _guard) = sent.ok_or(Failure::TimedOut(timeout_ms))??;
         let status = response.status();
         if !crate::status::is_success(status) {
             let retry_after_ms = header(&response, "retry-after").and_then(|v| retry_after_ms(&v));
@@ -150,46 +148,69 @@ impl Http {
         let total = header(&response, "content-length")
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|bytes| bytes as f64);
-        let too_large = |bytes: f64| max_bytes.is_some_and(|max| bytes > max);
-        if total.is_some_and(too_large) {
-            return Err(too_large_error(max_bytes));
-        }
-        let mut chunks = Vec::new();
-        let mut loaded = 0.0;
-        if let Some(body) = response.body() {
-            let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-            loop {
-                let read = JsFuture::from(reader.read());
-                let chunk = with_timeout(timeout_ms, read).await.ok_or_else(timed_out)?;
-                let chunk = chunk.map_err(network_from)?;
-                if Reflect::get(&chunk, &"done".into()).is_ok_and(|d| d.is_truthy()) {
-                    break;
-                }
-                let bytes: Uint8Array = Reflect::get(&chunk, &"value".into())
-                    .map_err(network_from)?
-                    .unchecked_into();
-                loaded += bytes.length() as f64;
-                if too_large(loaded) {
-                    let _ = reader.cancel();
-                    return Err(too_large_error(max_bytes));
-                }
-                chunks.push(bytes);
-                progress(loaded, total).map_err(Interrupt::Thrown)?;
-            }
-        }
+        let limit = ByteLimit(max_bytes);
+        limit.check(total.unwrap_or(0.0))?;
+        let bytes = read_body(&response, timeout_ms, limit, &|loaded| {
+            progress(loaded, total)
+        })
+        .await?;
         let text = TextDecoder::new()
-            .decode(&concat(&chunks, loaded))
+            .decode(&bytes)
             .map_err(|_| invalid_result())?;
         json_parse(&text).map_err(|_| invalid_result())
     }
 }
 
-fn invalid_result() -> Interrupt {
-    fatal(Error::invalid_response("the downloaded result is not JSON"))
+/// `maxResultBytes`, checked against `Content-Length` and against the bytes read.
+#[derive(Debug, Clone, Copy)]
+struct ByteLimit(Option<f64>);
+
+impl ByteLimit {
+    fn check(self, bytes: f64) -> Result<(), Interrupt> {
+        match self.0 {
+            Some(max) if bytes > max => Err(fatal(Error::result_too_large(max))),
+            _ => Ok(()),
+        }
+    }
 }
 
-fn too_large_error(max_bytes: Option<f64>) -> Interrupt {
-    fatal(Error::result_too_large(max_bytes.unwrap_or(0.0)))
+/// Reads a body chunk by chunk into one buffer; each chunk must come within
+/// `timeout_ms`, and the body is cancelled as soon as it passes `limit`.
+async fn read_body(
+    response: &Response,
+    timeout_ms: f64,
+    limit: ByteLimit,
+    progress: &dyn Fn(f64) -> Result<(), JsValue>,
+) -> Result<Uint8Array, Interrupt> {
+    let mut chunks = Vec::new();
+    let mut loaded = 0.0;
+    if let Some(body) = response.body() {
+        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+        loop {
+            let read = with_timeout(timeout_ms, JsFuture::from(reader.read())).await;
+            let chunk = read
+                .ok_or(Failure::TimedOut(timeout_ms))?
+                .map_err(network_from)?;
+            if Reflect::get(&chunk, &"done".into()).is_ok_and(|d| d.is_truthy()) {
+                break;
+            }
+            let bytes: Uint8Array = Reflect::get(&chunk, &"value".into())
+                .map_err(network_from)?
+                .unchecked_into();
+            loaded += bytes.length() as f64;
+            if let Err(too_large) = limit.check(loaded) {
+                let _ = reader.cancel();
+                return Err(too_large);
+            }
+            chunks.push(bytes);
+            progress(loaded).map_err(Interrupt::Thrown)?;
+        }
+    }
+    Ok(concat(&chunks, loaded))
+}
+
+fn invalid_result() -> Interrupt {
+    fatal(Error::invalid_response("the downloaded result is not JSON"))
 }
 
 fn concat(chunks: &[Uint8Array], length: f64) -> Uint8Array {

@@ -36,26 +36,25 @@ pub async fn bounded<T, E: Into<Fault>>(
     }
     let abort = async {
         match signal {
-            Some(signal) => Aborted::new(signal.clone()).await,
+            Some(signal) => {
+                Aborted::new(signal.clone()).await;
+                aborted(signal)
+            }
             None => pending().await,
         }
     };
-    let (deadline_ms, timeout_error) = match deadline {
-        Some((ms, error)) => (Some(ms), Some(error)),
-        None => (None, None),
-    };
     let timer = async {
-        match deadline_ms {
-            Some(ms) => sleep(ms).await,
+        match deadline {
+            Some((ms, error)) => {
+                sleep(ms).await;
+                Fault::from(error)
+            }
             None => pending().await,
         }
     };
     match race(work, race(abort, timer)).await {
         Either::Left(outcome) => outcome.map_err(Into::into),
-        Either::Right(Either::Left(())) => Err(aborted(signal.expect("only a signal aborts"))),
-        Either::Right(Either::Right(())) => {
-            Err(timeout_error.expect("only a deadline times out").into())
-        }
+        Either::Right(Either::Left(fault) | Either::Right(fault)) => Err(fault),
     }
 }
 
