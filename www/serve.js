@@ -54,15 +54,15 @@ export class MissingPackageError extends Error {
  * @param {number} [o.port=8080]  0 picks a free port
  * @param {string} [o.host="127.0.0.1"]
  * @param {string} [o.pkgDir]     built package directory (default: ../pkg)
- * @param {Function} [o.createMock] mock factory (default: mock/server.js createMock)
  * @returns {Promise<{url: string, apiBase: string, storageBase: string, mock: object, server: import("node:http").Server, close(): Promise<void>}>}
  */
-export async function startDemo({ port = 8080, host = "127.0.0.1", pkgDir = PKG_DIR, createMock } = {}) {
+export async function startDemo({ port = 8080, host = "127.0.0.1", pkgDir = PKG_DIR } = {}) {
   pkgDir = resolve(pkgDir);
   if (!existsSync(join(pkgDir, "web", "index.js"))) throw new MissingPackageError(pkgDir);
-  if (!createMock) ({ createMock } = await import(pathToFileURL(join(root, "mock", "server.js")).href));
+  const { createMock, mountMock } = await import(pathToFileURL(join(root, "mock", "server.js")).href);
 
   let mock = null;
+  let routeToMock = null;
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) send(res, 500, "text/plain; charset=utf-8", "internal error\n");
@@ -83,15 +83,13 @@ export async function startDemo({ port = 8080, host = "127.0.0.1", pkgDir = PKG_
       return send(res, 400, "text/plain; charset=utf-8", "bad path\n");
     }
 
-    const mount = mountOf(url.pathname);
-    if (mount === "/api") return mock.handleApi(req, res, url.pathname.slice(4) || "/");
-    if (mount === "/storage") return mock.handleStorage(req, res, url.pathname.slice(8) || "/");
+    if (routeToMock(req, res)) return;
 
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("Allow", "GET, HEAD");
       return send(res, 405, "text/plain; charset=utf-8", "method not allowed\n");
     }
-    if (mount === "/pulse-jobs") {
+    if (pathname === "/pulse-jobs" || pathname.startsWith("/pulse-jobs/")) {
       if (pathname === "/pulse-jobs") return redirect(res, "/pulse-jobs/");
       return serveFile(req, res, pkgDir, pathname.slice("/pulse-jobs".length));
     }
@@ -110,6 +108,7 @@ export async function startDemo({ port = 8080, host = "127.0.0.1", pkgDir = PKG_
   const apiBase = `${origin}/api`;
   const storageBase = `${origin}/storage`;
   mock = createMock({ apiBase, storageBase });
+  routeToMock = mountMock(mock, { apiPrefix: "/api", storagePrefix: "/storage" });
 
   return {
     url: `${origin}/`,
@@ -124,13 +123,6 @@ export async function startDemo({ port = 8080, host = "127.0.0.1", pkgDir = PKG_
       });
     },
   };
-}
-
-function mountOf(pathname) {
-  for (const m of ["/api", "/storage", "/pulse-jobs"]) {
-    if (pathname === m || pathname.startsWith(m + "/")) return m;
-  }
-  return null;
 }
 
 async function serveFile(req, res, base, rel) {
