@@ -434,22 +434,18 @@ mod tests {
             waiter(POLICY).next(polled("completed"), 0.0, 0.0),
             Step::Done
         );
-        assert_eq!(
-            code(waiter(POLICY).next(polled("failed"), 0.0, 0.0)),
-            ErrorCode::JobFailed
-        );
-        assert_eq!(
-            code(waiter(POLICY).next(polled("cancelled"), 0.0, 0.0)),
-            ErrorCode::JobCanceled
-        );
-        assert_eq!(
-            code(waiter(POLICY).next(polled("canceled"), 0.0, 0.0)),
-            ErrorCode::JobCanceled
-        );
-        assert_eq!(
-            code(waiter(POLICY).next(polled("expired"), 0.0, 0.0)),
-            ErrorCode::JobExpired
-        );
+        for (status, expected) in [
+            ("failed", ErrorCode::JobFailed),
+            ("cancelled", ErrorCode::JobCanceled),
+            ("canceled", ErrorCode::JobCanceled),
+            ("expired", ErrorCode::JobExpired),
+        ] {
+            assert_eq!(
+                code(waiter(POLICY).next(polled(status), 0.0, 0.0)),
+                expected,
+                "{status}"
+            );
+        }
         let failed = Observation::Polled(Polled {
             status: JobStatus::Failed,
             error: Some("bad scan".into()),
