@@ -1,0 +1,2 @@
+// Vite's defaults: nothing pulse-jobs-specific is needed for `vite build`.
+export default {};
