@@ -3,12 +3,12 @@
 //! leaves nothing behind: that is how abort and the deadline stop a wait.
 
 use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
 
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Function, Promise};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsValue, UnwrapThrowExt};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
@@ -66,7 +66,7 @@ impl Aborted {
     pub fn new(signal: AbortSignal) -> Self {
         let mut resolve = None;
         let promise = Promise::new(&mut |res, _rej| resolve = Some(res));
-        let resolve = resolve.expect("the Promise executor runs synchronously");
+        let resolve = resolve.expect_throw("the Promise executor runs synchronously");
         // Errors here would mean a broken signal object; the wait then simply cannot be aborted.
         let _ = signal.add_event_listener_with_callback("abort", &resolve);
         Self {
@@ -80,8 +80,8 @@ impl Aborted {
 impl Future for Aborted {
     type Output = ();
 
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
-        pin!(&mut self.fired).poll(cx).map(|_| ())
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.fired).poll(cx).map(|_| ())
     }
 }
 
