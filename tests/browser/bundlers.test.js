@@ -14,21 +14,19 @@
 // PULSE_JOBS_PKG_DIR (or PULSE_PKG_DIR) points it at another build of the package;
 // PULSE_KEEP_SCRATCH=1 keeps the scratch directory (fixtures, installs, builds).
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, relative, resolve, sep } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 
 import { build as viteBuild, createLogger } from "vite";
 import webpack from "webpack";
 
 import { CHROMIUM, OUT, ROOT, launchBrowser, newPage, nonce } from "./helpers.js";
+import { npm } from "../js/support/package.js";
 
-const run = promisify(execFile);
 const PKG_DIR = resolve(process.env.PULSE_JOBS_PKG_DIR || process.env.PULSE_PKG_DIR || join(ROOT, "pkg"));
 const FIXTURES = join(ROOT, "tests", "bundlers");
 const PKG_WASM = join(PKG_DIR, "web", "pulse_jobs_bg.wasm");
@@ -40,21 +38,6 @@ let browser;
 
 // ------------------------------------------------------------------ helpers
 
-async function npm(args, cwd) {
-  const env = {
-    ...process.env,
-    npm_config_update_notifier: "false",
-    npm_config_fund: "false",
-    npm_config_audit: "false",
-    npm_config_loglevel: "error",
-  };
-  try {
-    return await run("npm", args, { cwd, env, maxBuffer: 64 << 20 });
-  } catch (e) {
-    throw new Error(`npm ${args.join(" ")} failed in ${cwd}:\n${e.stdout}\n${e.stderr}`);
-  }
-}
-
 /** Copy a fixture into the scratch directory and install the packed package into it. */
 async function prepareFixture(name) {
   const dir = join(scratch, name);
@@ -62,6 +45,7 @@ async function prepareFixture(name) {
     recursive: true,
     filter: (src) => !/[\\/](node_modules|dist)([\\/]|$)/.test(relative(FIXTURES, src)),
   });
+  cpSync(join(FIXTURES, "app.js"), join(dir, "main.js"));
   await npm(["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], dir);
   assert.ok(existsSync(join(dir, "node_modules", "pulse-jobs", "package.json")), `pulse-jobs installed into ${dir}`);
   return dir;

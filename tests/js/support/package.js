@@ -49,7 +49,8 @@ function hashTree(hash, dir, label) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function npm(args, cwd) {
+/** Runs npm quietly in `cwd`; a failure throws with npm's output. */
+export async function npm(args, cwd) {
   const env = {
     ...process.env,
     npm_config_update_notifier: "false",

@@ -1,6 +1,7 @@
 // The app: import the package as any web app would, wait for two jobs of the
 // mock API given at run time (?api=<base URL>&nonce=<id suffix>) and write the
-// outcome into the page. Keep it identical to ../vite/main.js.
+// outcome into the page. tests/browser/bundlers.test.js copies it into each
+// fixture (vite/, webpack/) as main.js.
 import { waitForJob, PulseError } from "pulse-jobs";
 
 const params = new URLSearchParams(location.search);
