@@ -18,16 +18,19 @@ mkdirSync(join(pkg, "web"), { recursive: true });
 const manifest = JSON.parse(read(join(template, "package.json")));
 writeFileSync(join(pkg, "package.json"), JSON.stringify({ ...manifest, version }, null, 2) + "\n");
 
-for (const file of ["node/index.cjs", "node/index.mjs", "web/index.js", "pulse_error.js", "index.d.ts"]) {
+for (const file of ["node/index.cjs", "node/index.mjs", "web/index.js", "pulse_error.js", "client.js", "index.d.ts"]) {
   copyFileSync(join(template, file), join(pkg, file));
 }
 copyFileSync(join(template, "..", "README.md"), join(pkg, "README.md"));
 // CommonJS twins of the ES-module sources, so each exists once in the repository.
 writeFileSync(join(pkg, "index.d.cts"), read(join(template, "index.d.ts")));
-writeFileSync(
-  join(pkg, "pulse_error.cjs"),
-  `"use strict";\n${read(join(template, "pulse_error.js")).replace("export class", "class")}\nmodule.exports = { PulseError };\n`,
-);
+const cjsTwin = (file, name, kind) =>
+  writeFileSync(
+    join(pkg, file.replace(/\.js$/, ".cjs")),
+    `"use strict";\n${read(join(template, file)).replace(`export ${kind}`, kind)}\nmodule.exports = { ${name} };\n`,
+  );
+cjsTwin("pulse_error.js", "PulseError", "class");
+cjsTwin("client.js", "publicClient", "function");
 
 copyFileSync(join(nodeOut, "pulse_jobs.js"), join(pkg, "node", "pulse_jobs.cjs"));
 copyFileSync(join(nodeOut, "pulse_jobs_bg.wasm"), join(pkg, "node", "pulse_jobs_bg.wasm"));

@@ -1,4 +1,4 @@
-// Type declarations of pulse-jobs, matching the contract in DESIGN.md.
+// Type declarations of pulse-jobs, matching the contract in its README.
 
 /** Waits until the job ends; resolves with it when `completed` (large results downloaded). */
 export function waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;
@@ -14,7 +14,11 @@ export class PulseClient {
   waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;
   getJob(jobId: string, options?: RequestOptions): Promise<Job>;
   cancelJob(jobId: string, options?: RequestOptions): Promise<CancelResult>;
-  /** Releases the client's wasm memory early; optional (it is also freed when garbage-collected). */
+  /**
+   * Releases the client's wasm memory early; optional (it is also freed when
+   * garbage-collected). Later calls reject with `INVALID_ARGUMENT`; a second
+   * `free()` does nothing. `Symbol.dispose` does the same, for `using`.
+   */
   free(): void;
 }
 
@@ -30,7 +34,11 @@ export class PulseError extends Error {
   job?: Job;
   /** True when the same call may succeed if made again later. */
   retryable: boolean;
-  /** For ABORTED: the signal's `reason`. */
+  /**
+   * The exception behind the error: the signal's `reason` for ABORTED, the
+   * platform's error for a failed connection, or what an option getter, a
+   * custom `fetch` or its Response threw.
+   */
   cause?: unknown;
 }
 

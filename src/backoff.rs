@@ -19,10 +19,27 @@ impl Backoff {
     /// The delay before request `n + 1` after `n >= 1` requests:
     /// `base = min(max, initial * multiplier^(n-1))`, drawn from
     /// `[base * (1 - jitter), base]` by `unit_random` in `[0, 1)`.
+    ///
+    /// Total: for every `n` and every `unit_random` (NaN and values outside
+    /// `[0, 1]` are clamped) the delay is finite and in `[0, max_ms]`.
     pub fn delay_ms(&self, n: u32, unit_random: f64) -> f64 {
         let exponent = n.saturating_sub(1).min(i32::MAX as u32) as i32;
-        let base = (self.initial_ms * self.multiplier.powi(exponent)).min(self.max_ms);
-        base * (1.0 - self.jitter * unit_random.clamp(0.0, 1.0))
+        // `multiplier^exponent` overflows to infinity after enough polls; a zero
+        // initial delay must stay 0 then (0 × ∞ is NaN, which `min` would turn
+        // into `max_ms`), and a positive one saturates at `max_ms`.
+        let base = if self.initial_ms > 0.0 {
+            (self.initial_ms * self.multiplier.powi(exponent)).min(self.max_ms)
+        } else {
+            0.0
+        };
+        let random = if unit_random.is_nan() {
+            0.0
+        } else {
+            unit_random.clamp(0.0, 1.0)
+        };
+        let delay = base * (1.0 - self.jitter * random);
+        // Already in range for a valid `Backoff`; `max`/`min` also map a NaN to a bound.
+        delay.max(0.0).min(self.max_ms)
     }
 }
 
@@ -84,7 +101,9 @@ fn parse_time(time: &str) -> Option<i64> {
     let mut parts = time.split(':').map(|p| p.parse::<i64>().ok());
     let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
     let valid = parts.next().is_none() && h < 24 && m < 60 && s <= 60;
-    valid.then_some(h * 3600 + m * 60 + s)
+    // `then`, not `then_some`: the sum must not be computed (and overflow) for
+    // out-of-range fields such as an hour of 9999999999999999.
+    valid.then(|| h * 3600 + m * 60 + s)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -134,6 +153,43 @@ mod tests {
             ..B
         };
         assert_eq!(zero.delay_ms(5, 0.3), 0.0);
+    }
+
+    #[test]
+    fn delay_is_total_for_huge_attempt_numbers() {
+        // 0 × 2^1099 used to be NaN here, which `min` turned into `max_ms`.
+        let zero = Backoff {
+            initial_ms: 0.0,
+            max_ms: 15000.0,
+            multiplier: 2.0,
+            jitter: 0.0,
+        };
+        assert_eq!(zero.delay_ms(1100, 0.5), 0.0);
+        assert_eq!(zero.delay_ms(u32::MAX, 0.5), 0.0);
+        let fast = Backoff {
+            initial_ms: 1.0,
+            max_ms: 15000.0,
+            multiplier: 10.0,
+            jitter: 0.0,
+        };
+        assert_eq!(fast.delay_ms(400, 0.0), 15000.0);
+        assert_eq!(fast.delay_ms(u32::MAX, 0.0), 15000.0);
+        // Randoms outside [0, 1) are clamped, NaN counts as 0.
+        assert_eq!(B.delay_ms(1, f64::NAN), 1000.0);
+        assert_eq!(B.delay_ms(1, -3.0), 1000.0);
+        assert_eq!(B.delay_ms(1, 7.0), 800.0);
+        assert_eq!(B.delay_ms(1, f64::INFINITY), 800.0);
+    }
+
+    #[test]
+    fn retry_after_with_huge_time_fields_is_ignored() {
+        for bad in [
+            "Sun, 06 Nov 1994 9999999999999999:00:00 GMT",
+            "Sun, 06 Nov 1994 00:9999999999999999999:00 GMT",
+            "Sun Nov  6 08:49:9223372036854775807 1994",
+        ] {
+            assert_eq!(parse_retry_after(bad, 0.0), None, "{bad}");
+        }
     }
 
     #[test]

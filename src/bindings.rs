@@ -8,12 +8,12 @@ use js_sys::{Array, Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
-use web_sys::AbortSignal;
 
 use crate::error::Error;
 use crate::options::{validate_job_id, wrong_type, Options};
 use crate::platform::api::Api;
 use crate::platform::fetch::Http;
+use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::wait::{self, bounded, Hooks};
 use crate::platform::{object, Fault};
 
@@ -180,7 +180,7 @@ enum Scope {
 struct CallOptions {
     options: Options,
     fetch: Option<Function>,
-    signal: Option<AbortSignal>,
+    signal: Option<SignalLike>,
     hooks: Hooks,
 }
 
@@ -203,7 +203,8 @@ fn read_options(value: &JsValue, scope: Scope) -> Result<CallOptions, Fault> {
     if value.is_undefined() || value.is_null() {
         return Ok(CallOptions::default());
     }
-    if !value.is_object() || value.is_function() || Array::is_array(value) {
+    let array = is_array(value).map_err(|thrown| unreadable("options", thrown))?;
+    if !value.is_object() || value.is_function() || array {
         return Err(Error::invalid_argument("options must be an object").into());
     }
     let r = Reader(value);
@@ -244,7 +245,8 @@ struct Reader<'a>(&'a JsValue);
 
 impl Reader<'_> {
     fn get(&self, name: &str) -> Result<Option<JsValue>, Fault> {
-        let value = Reflect::get(self.0, &name.into()).map_err(Fault::Thrown)?;
+        let value = Reflect::get(self.0, &name.into())
+            .map_err(|thrown| unreadable(&format!("options.{name}"), thrown))?;
         Ok((!value.is_undefined() && !value.is_null()).then_some(value))
     }
 
@@ -282,7 +284,7 @@ impl Reader<'_> {
 
     /// Any object with `aborted` and `addEventListener`, so signals from
     /// polyfills and other realms work too.
-    fn signal(&self, name: &str) -> Result<Option<AbortSignal>, Fault> {
+    fn signal(&self, name: &str) -> Result<Option<SignalLike>, Fault> {
         self.typed(name, "an AbortSignal", |v| {
             let has = |field: &str| Reflect::has(v, &field.into()).unwrap_or(false);
             (v.is_object() && has("aborted") && has("addEventListener"))
@@ -296,11 +298,13 @@ impl Reader<'_> {
         let Some(value) = self.get(name)? else {
             return Ok(Vec::new());
         };
-        let object: &Object = value
-            .dyn_ref()
-            .filter(|_| !Array::is_array(&value))
-            .ok_or_else(|| wrong_type(name, expected))?;
-        Object::entries(object)
+        let field = format!("options.{name}");
+        let array = is_array(&value).map_err(|thrown| unreadable(&field, thrown))?;
+        if !value.is_object() || array {
+            return Err(wrong_type(name, expected).into());
+        }
+        object_entries(&value)
+            .map_err(|thrown| unreadable(&field, thrown))?
             .iter()
             .map(|entry| {
                 let pair: Array = entry.unchecked_into();
@@ -310,6 +314,16 @@ impl Reader<'_> {
                 }
             })
             .collect()
+    }
+}
+
+/// An option whose getter or Proxy trap threw: `INVALID_ARGUMENT` naming
+/// it, with the exception as `cause`.
+fn unreadable(field: &str, thrown: JsValue) -> Fault {
+    Fault::Pulse {
+        error: Error::invalid_argument(format!("{field} could not be read")),
+        job: None,
+        cause: Some(thrown),
     }
 }
 

@@ -155,6 +155,15 @@ impl Error {
         )
     }
 
+    /// The result is past what this JavaScript engine can hold as one string
+    /// (V8: about 512 MiB); the engine's own error becomes the `cause`.
+    pub fn result_too_large_for_engine() -> Self {
+        Self::new(
+            ErrorCode::ResultTooLarge,
+            "the result is too large for this JavaScript engine to decode",
+        )
+    }
+
     /// The large result could not be fetched from its URL.
     pub fn download_failed(
         message: impl Into<String>,

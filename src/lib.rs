@@ -2,9 +2,11 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 pub mod backoff;
+pub mod download;
 pub mod error;
 pub mod options;
 pub mod poll;
+pub mod server_text;
 pub mod status;
 pub mod url;
 

@@ -262,6 +262,13 @@ impl Waiter {
     fn after_download_failure(&mut self, failure: Failure, now_ms: f64, unit_random: f64) -> Step {
         let (error, retry_after_ms) = match failure {
             Failure::Fatal(error) => return Step::Fail(error),
+            Failure::Http { status: 410, .. } => {
+                return Step::Fail(Error::download_failed(
+                    "the result URL answered HTTP 410 Gone: the single-use result link was already used or has expired, so this job's result can no longer be downloaded",
+                    Some(410),
+                    false,
+                ));
+            }
             Failure::Http { status, .. } if is_expired_url(status) => {
                 if self.expired_with.is_some() {
                     return Step::Fail(Error::download_failed(
@@ -677,11 +684,27 @@ mod tests {
             w.next(pointer("https://s3.example/r?t=2"), 0.0, 0.0),
             Step::Download { .. }
         ));
-        match w.next(Observation::DownloadFailed(http(410, None)), 0.0, 0.0) {
+        match w.next(Observation::DownloadFailed(http(404, None)), 0.0, 0.0) {
             Step::Fail(e) => assert_eq!(
                 (e.code, e.http_status),
-                (ErrorCode::ResultDownloadFailed, Some(410))
+                (ErrorCode::ResultDownloadFailed, Some(404))
             ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_used_single_use_link_ends_the_wait_without_a_re_poll() {
+        let mut w = waiter(POLICY);
+        w.next(pointer("https://api.example/v1/large_results/job-1"), 0.0, 0.0);
+        match w.next(Observation::DownloadFailed(http(410, None)), 0.0, 0.0) {
+            Step::Fail(e) => {
+                assert_eq!(
+                    (e.code, e.http_status, e.retryable),
+                    (ErrorCode::ResultDownloadFailed, Some(410), false)
+                );
+                assert!(e.message.contains("single-use"), "{}", e.message);
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -51,8 +51,18 @@ pub fn is_transient_http(status: u16) -> bool {
 }
 
 /// An expired presigned URL answers one of these; a re-poll brings a fresh one.
+/// (A 410 is not among them: Pulse's single-use link answers it once used,
+/// and no re-poll brings it back.)
 pub fn is_expired_url(status: u16) -> bool {
-    matches!(status, 403 | 404 | 410)
+    matches!(status, 403 | 404)
+}
+
+/// A `Response.status` as an HTTP status: a whole number from 100 to 599, or
+/// 0 (a browser's opaque redirect or opaque response). A custom `fetch` may
+/// hand us anything; 65736 must not wrap to 200.
+pub fn http_status(value: f64) -> Option<u16> {
+    let whole = value.fract() == 0.0;
+    (whole && (value == 0.0 || (100.0..=599.0).contains(&value))).then_some(value as u16)
 }
 
 /// True for 2xx.
@@ -102,8 +112,18 @@ mod tests {
 
     #[test]
     fn expired_url_and_success_statuses() {
-        assert!(is_expired_url(403) && is_expired_url(404) && is_expired_url(410));
-        assert!(!is_expired_url(401));
+        assert!(is_expired_url(403) && is_expired_url(404));
+        assert!(!is_expired_url(401) && !is_expired_url(410));
         assert!(is_success(200) && is_success(204) && !is_success(304) && !is_success(199));
+    }
+
+    #[test]
+    fn only_real_http_statuses_are_statuses() {
+        assert_eq!(http_status(200.0), Some(200));
+        assert_eq!(http_status(599.0), Some(599));
+        assert_eq!(http_status(0.0), Some(0));
+        for bad in [65736.0, 200.5, 99.0, 600.0, -200.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(http_status(bad), None, "{bad}");
+        }
     }
 }

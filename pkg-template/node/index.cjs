@@ -2,6 +2,7 @@
 // Node, require(): the wasm is compiled synchronously when this module loads.
 const wasm = require("./pulse_jobs.cjs");
 const { PulseError } = require("../pulse_error.cjs");
+const { publicClient } = require("../client.cjs");
 
 wasm.setErrorClass(PulseError);
 
@@ -9,6 +10,6 @@ module.exports = {
   waitForJob: wasm.waitForJob,
   getJob: wasm.getJob,
   cancelJob: wasm.cancelJob,
-  PulseClient: wasm.PulseClient,
+  PulseClient: publicClient(wasm.PulseClient, PulseError),
   PulseError,
 };

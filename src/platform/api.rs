@@ -1,60 +1,69 @@
 //! The Pulse API over [`Http`]: read a job, cancel one, fetch a large result.
 //! Bodies are parsed by the engine's JSON parser; Rust reads only the few
 //! metadata fields it needs and leaves `result` an untouched `JsValue`.
+//! Server text reaches a message only through [`Api::clean`].
 
 use js_sys::{Array, JsString, Reflect};
-use serde::{Deserialize, Deserializer};
 use wasm_bindgen::JsValue;
 
-use super::fetch::{json_parse, Http, Reply, Request};
-use super::{fatal, retry_after_ms, Interrupt};
+use super::fetch::{json_parse, read_json, BodyLimits, Http, Redirects, Reply, Request, Sent};
+use super::foreign::resolve_url;
+use super::{fatal, object, retry_after_ms, Interrupt};
+use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::error::Error;
 use crate::options::Endpoint;
 use crate::poll::{Failure, Polled};
+use crate::server_text::{clean, ErrorDetail, Issue};
 use crate::status::{is_success, reported, JobStatus};
-
-/// The fields of a job the wait decides on.
-#[derive(Deserialize)]
-struct JobMeta {
-    #[serde(default, deserialize_with = "string_only")]
-    status: Option<String>,
-    #[serde(default, deserialize_with = "string_only")]
-    error: Option<String>,
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    result: JsValue,
-}
-
-/// A large result's pointer: `{ is_url: true, url }`.
-#[derive(Deserialize)]
-struct Pointer {
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    is_url: JsValue,
-    #[serde(default, deserialize_with = "string_only")]
-    url: Option<String>,
-}
-
-/// The message fields of a JSON error body, in the order they are preferred.
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default, deserialize_with = "string_only")]
-    error: Option<String>,
-    #[serde(default, deserialize_with = "string_only")]
-    message: Option<String>,
-    #[serde(default, deserialize_with = "string_only")]
-    detail: Option<String>,
-}
-
-/// A field that counts only when it is a string; any other type reads as absent.
-fn string_only<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let value: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
-    Ok(value.as_string())
-}
+use crate::url::ResultUrl;
 
 /// A parsed JSON object (not an array), or `None`.
 fn json_object(text: &JsString) -> Option<JsValue> {
     json_parse(text)
         .ok()
         .filter(|v| v.is_object() && !Array::is_array(v))
+}
+
+/// A field of a value that `JSON.parse` made: plain data, so no getter runs.
+fn field(value: &JsValue, name: &str) -> JsValue {
+    Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The message of an error body: the first of `error`, `message`, `detail`
+/// that holds one.
+fn error_detail(body: &JsValue) -> Option<ErrorDetail> {
+    ["error", "message", "detail"]
+        .iter()
+        .find_map(|name| detail_of(&field(body, name)))
+}
+
+/// A string; an object with a string `message`; or FastAPI's list of `{ loc, msg }`.
+fn detail_of(value: &JsValue) -> Option<ErrorDetail> {
+    if let Some(text) = value.as_string() {
+        return Some(ErrorDetail::Text(text));
+    }
+    if Array::is_array(value) {
+        let issues: Vec<Issue> = Array::from(value).iter().filter_map(|i| issue(&i)).collect();
+        return (!issues.is_empty()).then_some(ErrorDetail::Validation(issues));
+    }
+    field(value, "message").as_string().map(ErrorDetail::Text)
+}
+
+fn issue(item: &JsValue) -> Option<Issue> {
+    let msg = field(item, "msg").as_string()?;
+    let loc = field(item, "loc");
+    let loc = match Array::is_array(&loc) {
+        true => Array::from(&loc).iter().filter_map(|part| loc_part(&part)).collect(),
+        false => Vec::new(),
+    };
+    Some(Issue { loc, msg })
+}
+
+/// A `loc` entry: a field name or an index (integers formatted without the
+/// float formatter, which would cost the wasm 15 KB).
+fn loc_part(part: &JsValue) -> Option<String> {
+    part.as_string()
+        .or_else(|| part.as_f64().map(|n| (n as i64).to_string()))
 }
 
 /// One API endpoint with its credentials and per-attempt time limit.
@@ -69,6 +78,22 @@ pub struct Api {
 }
 
 impl Api {
+    /// Server (or platform) text made fit for a message: the key and every
+    /// header value redacted, escapes stripped, length bounded.
+    fn clean(&self, text: &str) -> String {
+        clean(text, self.endpoint.headers.iter().map(|(_, v)| v.as_str()))
+    }
+
+    /// The same failure with its network message cleaned.
+    fn cleaned(&self, interrupt: Interrupt) -> Interrupt {
+        match interrupt {
+            Interrupt::Failed(Failure::Network(message), cause) => {
+                Interrupt::Failed(Failure::Network(self.clean(&message)), cause)
+            }
+            other => other,
+        }
+    }
+
     async fn call(
         &self,
         method: &'static str,
@@ -79,13 +104,18 @@ impl Api {
             method,
             url: &url,
             headers: &self.endpoint.headers,
+            redirects: Redirects::Follow,
         };
-        let reply = self.http.text(&req, self.request_timeout_ms).await?;
+        let reply = self
+            .http
+            .text(&req, self.request_timeout_ms)
+            .await
+            .map_err(|i| self.cleaned(i))?;
         let retry_after = reply.retry_after.as_deref().and_then(retry_after_ms);
         if !is_success(reply.status) {
             let detail = json_object(&reply.body)
-                .and_then(|body| serde_wasm_bindgen::from_value::<ErrorBody>(body).ok())
-                .and_then(|b| b.error.or(b.message).or(b.detail));
+                .and_then(|body| error_detail(&body))
+                .map(|detail| self.clean(&detail.render()));
             let failure = Failure::Http {
                 status: reply.status,
                 detail,
@@ -103,28 +133,32 @@ impl Api {
         let invalid =
             |what: &str| fatal(Error::invalid_response(format!("the API's answer {what}")));
         let job = json_object(&reply.body).ok_or_else(|| invalid("is not a JSON object"))?;
-        let meta: JobMeta =
-            serde_wasm_bindgen::from_value(job.clone()).map_err(|_| invalid("is not a job"))?;
-        let status = meta.status.ok_or_else(|| invalid("has no string status"))?;
+        let status = field(&job, "status")
+            .as_string()
+            .ok_or_else(|| invalid("has no string status"))?;
         if reported(&status) != status {
             let _ = Reflect::set(&job, &"status".into(), &reported(&status).into());
         }
-        let pointer = serde_wasm_bindgen::from_value::<Pointer>(meta.result)
-            .ok()
-            .filter(|p| p.is_url.as_bool() == Some(true))
-            .map(|p| p.url);
+        let result = field(&job, "result");
+        let pointer = (field(&result, "is_url").as_bool() == Some(true))
+            .then(|| field(&result, "url").as_string());
         let polled = Polled {
             status: JobStatus::parse(&status),
-            error: meta.error,
+            error: field(&job, "error").as_string().map(|e| self.clean(&e)),
             pointer,
             retry_after_ms,
         };
         Ok((job, polled))
     }
 
-    /// `DELETE /job/{id}`: the API's `{ job_id, message }`.
+    /// `DELETE /job/{id}`: the API's `{ job_id, message }`; an empty 2xx
+    /// answer (204 No Content) is filled in from what is known.
     pub async fn cancel_job(&self, job_id: &str) -> Result<JsValue, Interrupt> {
         let (reply, _) = self.call("DELETE", job_id).await?;
+        if reply.body.length() == 0 {
+            let message = "cancellation accepted (the API answered without a body)";
+            return Ok(object(&[("job_id", job_id.into()), ("message", message.into())]).into());
+        }
         json_object(&reply.body).ok_or_else(|| {
             fatal(Error::invalid_response(
                 "the API's answer is not a JSON object",
@@ -132,26 +166,79 @@ impl Api {
         })
     }
 
-    /// Downloads a large result; the key and headers go only to the API's origin.
+    /// Downloads a large result, following redirects itself so that every
+    /// hop obeys the result-URL rules; the key and headers go only to hops
+    /// on the API's origin.
     pub async fn download(
         &self,
-        url: &str,
-        with_credentials: bool,
+        target: ResultUrl,
         max_bytes: Option<f64>,
         progress: &dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
     ) -> Result<JsValue, Interrupt> {
-        let headers: &[(String, String)] = if with_credentials {
-            &self.endpoint.headers
-        } else {
-            &[]
+        let sent = self.follow(target).await.map_err(|i| self.cleaned(i))?;
+        if !is_success(sent.status) {
+            let retry_after_ms = sent.header("retry-after")?.and_then(|v| retry_after_ms(&v));
+            return Err(Failure::Http {
+                status: sent.status,
+                detail: None,
+                retry_after_ms,
+            }
+            .into());
+        }
+        let limits = BodyLimits {
+            timeout_ms: self.request_timeout_ms,
+            max_bytes,
+            total: decoded_length(
+                sent.header("content-length")?.as_deref(),
+                sent.header("content-encoding")?.as_deref(),
+            ),
+            progress,
         };
+        read_json(&sent, &limits).await.map_err(|i| self.cleaned(i))
+    }
+
+    /// Sends the download and its redirects, each within `requestTimeoutMs`.
+    async fn follow(&self, mut target: ResultUrl) -> Result<Sent, Interrupt> {
+        let mut hops = 0;
+        loop {
+            let sent = self.send_download(&target, Redirects::Manual).await?;
+            if sent.is_opaque_redirect() && !target.same_origin {
+                return self.send_followed(&target).await;
+            }
+            if !is_redirect(sent.status) {
+                return Ok(sent);
+            }
+            let location = sent
+                .header("location")?
+                .and_then(|location| resolve_url(&location, &target.url));
+            target = redirect_hop(&self.endpoint.base, location.as_deref(), sent.status, hops)
+                .map_err(fatal)?;
+            hops += 1;
+        }
+    }
+
+    /// A browser hides redirects from `redirect: "manual"`: a request that
+    /// carries no credentials is sent again for the browser to follow, and
+    /// where it ended is checked afterwards.
+    async fn send_followed(&self, target: &ResultUrl) -> Result<Sent, Interrupt> {
+        let sent = self.send_download(target, Redirects::Follow).await?;
+        let landed = sent.final_url().unwrap_or_else(|| target.url.clone());
+        redirect_hop(&self.endpoint.base, Some(&landed), 302, 0).map_err(fatal)?;
+        Ok(sent)
+    }
+
+    async fn send_download(&self, target: &ResultUrl, redirects: Redirects) -> Result<Sent, Interrupt> {
         let req = Request {
             method: "GET",
-            url,
-            headers,
+            url: &target.url,
+            headers: match target.same_origin {
+                true => &self.endpoint.headers,
+                false => &[],
+            },
+            redirects,
         };
-        self.http
-            .json_stream(&req, self.request_timeout_ms, max_bytes, progress)
+        super::sleep::with_timeout(self.request_timeout_ms, self.http.send(&req))
             .await
+            .unwrap_or(Err(Failure::TimedOut(self.request_timeout_ms).into()))
     }
 }

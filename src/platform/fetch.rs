@@ -1,17 +1,20 @@
 //! One HTTP attempt through the platform's `fetch`, bounded in time, aborted
 //! when dropped. Bodies stay JS strings and JS objects: nothing large is
-//! copied into wasm memory.
+//! copied into wasm memory. The `fetch` may be the caller's, so every access
+//! to what it returns goes through [`foreign`](super::foreign).
 
 use js_sys::{Function, JsString, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, ReadableStreamDefaultReader, Response};
+use web_sys::AbortController;
 
+use super::foreign::{chunk_bytes, new_bytes, settle, ReaderLike, ResponseLike, StreamLike};
 use super::sleep::with_timeout;
-use super::{fatal, object, retry_after_ms, Interrupt};
+use super::{fatal, object, Interrupt};
+use crate::download::progress_total;
 use crate::error::Error;
 use crate::poll::Failure;
+use crate::status::http_status;
 
 #[wasm_bindgen]
 extern "C" {
@@ -26,6 +29,16 @@ extern "C" {
     fn decode(this: &TextDecoder, bytes: &Uint8Array) -> Result<JsString, JsValue>;
 }
 
+/// Whether `fetch` follows redirects itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// `redirect: "follow"`.
+    Follow,
+    /// `redirect: "manual"`: the 3xx comes back to us (or, in browsers, an
+    /// opaque redirect with status 0).
+    Manual,
+}
+
 /// A request: method, URL and the headers that go with it.
 #[derive(Debug)]
 pub struct Request<'a> {
@@ -35,6 +48,9 @@ pub struct Request<'a> {
     pub url: &'a str,
     /// Headers to send; empty for another origin.
     pub headers: &'a [(String, String)],
+    /// Requests that carry credentials never follow: `fetch` would resend
+    /// `x-api-key` to wherever a redirect points.
+    pub redirects: Redirects,
 }
 
 /// A whole answer read as text.
@@ -56,6 +72,46 @@ struct AbortOnDrop(AbortController);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// A response whose headers have arrived; its request lives as long as it.
+#[derive(Debug)]
+pub struct Sent {
+    response: ResponseLike,
+    /// The HTTP status (0 for a browser's opaque redirect).
+    pub status: u16,
+    _guard: AbortOnDrop,
+}
+
+impl Sent {
+    /// A response header; an absent one is `None`.
+    ///
+    /// # Errors
+    /// `INVALID_RESPONSE` when the response's `headers` cannot be read.
+    pub fn header(&self, name: &str) -> Result<Option<String>, Interrupt> {
+        let headers = self.response.headers().map_err(broken("headers"))?;
+        headers.value(name).map_err(broken("headers"))
+    }
+
+    /// True for a redirect that a browser hid from `redirect: "manual"`.
+    pub fn is_opaque_redirect(&self) -> bool {
+        self.status == 0
+            && self.response.kind().ok().and_then(|k| k.as_string()).as_deref()
+                == Some("opaqueredirect")
+    }
+
+    /// The URL the response came from, after any redirects `fetch` followed.
+    pub fn final_url(&self) -> Option<String> {
+        self.response.url().ok().and_then(|u| u.as_string())
+    }
+
+    /// The whole body as text.
+    pub async fn text(&self) -> Result<JsString, Interrupt> {
+        let body = self.response.text().map_err(broken("text()"))?;
+        let body = settle(body).await.map_err(network_from)?;
+        body.dyn_into::<JsString>()
+            .map_err(|_| fatal(Error::invalid_response("the response's text() is not a string")))
     }
 }
 
@@ -87,7 +143,7 @@ impl Http {
     }
 
     /// Sends `req`; resolves at the response headers.
-    async fn send(&self, req: &Request<'_>) -> Result<(Response, AbortOnDrop), Interrupt> {
+    pub async fn send(&self, req: &Request<'_>) -> Result<Sent, Interrupt> {
         let controller = AbortController::new().map_err(network_from)?;
         let guard = AbortOnDrop(controller);
         let init = request_init(req, &guard.0);
@@ -95,156 +151,208 @@ impl Http {
             .fetch
             .call2(&js_sys::global(), &req.url.into(), &init)
             .map_err(network_from)?;
-        let response = JsFuture::from(js_sys::Promise::resolve(&promise))
-            .await
-            .map_err(network_from)?;
+        let response = settle(promise).await.map_err(network_from)?;
         if !response.is_object() {
             return Err(fatal(Error::invalid_response(
                 "fetch did not return a Response",
             )));
         }
-        Ok((response.unchecked_into(), guard))
+        let response: ResponseLike = response.unchecked_into();
+        let status = response.status().map_err(broken("status"))?;
+        let status = status.as_f64().and_then(http_status).ok_or_else(|| {
+            fatal(Error::invalid_response(
+                "fetch returned a Response whose status is not an HTTP status (100 to 599)",
+            ))
+        })?;
+        Ok(Sent {
+            response,
+            status,
+            _guard: guard,
+        })
     }
 
     /// One attempt read whole as text, all within `timeout_ms`.
     pub async fn text(&self, req: &Request<'_>, timeout_ms: f64) -> Result<Reply, Interrupt> {
         let attempt = async {
-            let (response, _guard) = self.send(req).await?;
-            let body = response.text().map_err(network_from)?;
-            let body = JsFuture::from(body).await.map_err(network_from)?;
+            let sent = self.send(req).await?;
             Ok(Reply {
-                status: response.status(),
-                retry_after: header(&response, "retry-after"),
-                body: body.unchecked_into(),
+                status: sent.status,
+                retry_after: sent.header("retry-after")?,
+                body: sent.text().await?,
             })
         };
         with_timeout(timeout_ms, attempt)
             .await
             .unwrap_or(Err(Failure::TimedOut(timeout_ms).into()))
     }
-
-    /// Downloads a JSON body as it streams: `timeout_ms` bounds the wait for
-    /// the headers and every stall between chunks, `max_bytes` the size, and
-    /// `progress(loaded, total)` runs after each chunk.
-    pub async fn json_stream(
-        &self,
-        req: &Request<'_>,
-        timeout_ms: f64,
-        max_bytes: Option<f64>,
-        progress: &dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
-    ) -> Result<JsValue, Interrupt> {
-        let sent = with_timeout(timeout_ms, self.send(req)).await;
-        let (response, _guard) = sent.ok_or(Failure::TimedOut(timeout_ms))??;
-        let status = response.status();
-        if !crate::status::is_success(status) {
-            let retry_after_ms = header(&response, "retry-after").and_then(|v| retry_after_ms(&v));
-            return Err(Failure::Http {
-                status,
-                detail: None,
-                retry_after_ms,
-            }
-            .into());
-        }
-        let total = header(&response, "content-length")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|bytes| bytes as f64);
-        let limit = ByteLimit(max_bytes);
-        limit.check(total.unwrap_or(0.0))?;
-        let bytes = read_body(&response, timeout_ms, limit, &|loaded| {
-            progress(loaded, total)
-        })
-        .await?;
-        let text = TextDecoder::new()
-            .decode(&bytes)
-            .map_err(|_| invalid_result())?;
-        json_parse(&text).map_err(|_| invalid_result())
-    }
 }
 
-/// `maxResultBytes`, checked against `Content-Length` and against the bytes read.
-#[derive(Debug, Clone, Copy)]
-struct ByteLimit(Option<f64>);
+/// How a download's body is read: `timeout_ms` bounds every stall,
+/// `max_bytes` the decoded size, and `progress(loaded, total)` runs as
+/// bytes arrive.
+pub struct BodyLimits<'a> {
+    /// `requestTimeoutMs`.
+    pub timeout_ms: f64,
+    /// `maxResultBytes`.
+    pub max_bytes: Option<f64>,
+    /// The decoded length the response announced.
+    pub total: Option<f64>,
+    /// `onDownloadProgress`.
+    pub progress: &'a dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
+}
 
-impl ByteLimit {
-    fn check(self, bytes: f64) -> Result<(), Interrupt> {
-        match self.0 {
+impl BodyLimits<'_> {
+    fn check(&self, bytes: f64) -> Result<(), Interrupt> {
+        match self.max_bytes {
             Some(max) if bytes > max => Err(fatal(Error::result_too_large(max))),
             _ => Ok(()),
         }
     }
+
+    fn report(&self, loaded: f64) -> Result<(), Interrupt> {
+        (self.progress)(loaded, progress_total(loaded, self.total)).map_err(Interrupt::Thrown)
+    }
 }
 
-/// Reads a body chunk by chunk into one buffer; each chunk must come within
-/// `timeout_ms`, and the body is cancelled as soon as it passes `limit`.
-async fn read_body(
-    response: &Response,
-    timeout_ms: f64,
-    limit: ByteLimit,
-    progress: &dyn Fn(f64) -> Result<(), JsValue>,
-) -> Result<Uint8Array, Interrupt> {
+/// Reads a download's body to the end and parses it as JSON. A body stream
+/// is read chunk by chunk; a response without one (polyfills, node-fetch)
+/// through `arrayBuffer()`, bounded as a whole by the stall timeout.
+pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, Interrupt> {
+    limits.check(limits.total.unwrap_or(0.0))?;
+    let bytes = match body_reader(&sent.response)? {
+        Some(reader) => {
+            let read = read_stream(&reader, limits).await;
+            if read.is_err() {
+                reader.cancel_quietly();
+            }
+            read?
+        }
+        None => read_whole(&sent.response, limits).await?,
+    };
+    let text = TextDecoder::new().decode(&bytes).map_err(too_large_for_engine)?;
+    json_parse(&text).map_err(|e| {
+        if e.is_instance_of::<js_sys::SyntaxError>() {
+            fatal(Error::invalid_response("the downloaded result is not JSON"))
+        } else {
+            too_large_for_engine(e)
+        }
+    })
+}
+
+/// The body's stream reader, or `None` when the body is not a WHATWG stream.
+fn body_reader(response: &ResponseLike) -> Result<Option<ReaderLike>, Interrupt> {
+    let body = response.body().map_err(broken("body"))?;
+    let readable = body.is_object()
+        && Reflect::get(&body, &"getReader".into())
+            .map_err(broken("body"))?
+            .is_function();
+    if !readable {
+        return Ok(None);
+    }
+    let stream: StreamLike = body.unchecked_into();
+    let reader = stream.get_reader().map_err(broken("body.getReader()"))?;
+    if !reader.is_object() {
+        return Err(fatal(Error::invalid_response(
+            "the response body's getReader() did not return a reader",
+        )));
+    }
+    Ok(Some(reader))
+}
+
+/// Reads every chunk into one buffer; each chunk must come within the stall
+/// timeout, and reading stops as soon as the size passes the limit.
+async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<Uint8Array, Interrupt> {
     let mut chunks = Vec::new();
     let mut loaded = 0.0;
-    if let Some(body) = response.body() {
-        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-        loop {
-            let read = with_timeout(timeout_ms, JsFuture::from(reader.read())).await;
-            let chunk = read
-                .ok_or(Failure::TimedOut(timeout_ms))?
-                .map_err(network_from)?;
-            if Reflect::get(&chunk, &"done".into()).is_ok_and(|d| d.is_truthy()) {
-                break;
-            }
-            let bytes: Uint8Array = Reflect::get(&chunk, &"value".into())
-                .map_err(network_from)?
-                .unchecked_into();
-            loaded += bytes.length() as f64;
-            if let Err(too_large) = limit.check(loaded) {
-                let _ = reader.cancel();
-                return Err(too_large);
-            }
-            chunks.push(bytes);
-            progress(loaded).map_err(Interrupt::Thrown)?;
+    loop {
+        let read = reader.read().map_err(network_from)?;
+        let chunk = with_timeout(limits.timeout_ms, settle(read))
+            .await
+            .ok_or(Failure::TimedOut(limits.timeout_ms))?
+            .map_err(network_from)?;
+        let field = |name: &str| {
+            chunk
+                .is_object()
+                .then(|| Reflect::get(&chunk, &name.into()).ok())
+                .flatten()
+        };
+        if field("done").is_some_and(|done| done.is_truthy()) {
+            break;
         }
+        let bytes = field("value")
+            .as_ref()
+            .and_then(chunk_bytes)
+            .ok_or_else(|| {
+                fatal(Error::invalid_response(
+                    "the response body gave a chunk that is not a Uint8Array",
+                ))
+            })?;
+        loaded += bytes.length() as f64;
+        limits.check(loaded)?;
+        chunks.push(bytes);
+        limits.report(loaded)?;
     }
-    Ok(concat(&chunks, loaded))
+    concat(&chunks, loaded)
 }
 
-fn invalid_result() -> Interrupt {
-    fatal(Error::invalid_response("the downloaded result is not JSON"))
+/// The whole body through `arrayBuffer()`, for responses without a stream.
+async fn read_whole(response: &ResponseLike, limits: &BodyLimits<'_>) -> Result<Uint8Array, Interrupt> {
+    let pending = response.array_buffer().map_err(broken("arrayBuffer()"))?;
+    let buffer = with_timeout(limits.timeout_ms, settle(pending))
+        .await
+        .ok_or(Failure::TimedOut(limits.timeout_ms))?
+        .map_err(network_from)?;
+    let bytes = new_bytes(&buffer).map_err(too_large_for_engine)?;
+    let loaded = bytes.length() as f64;
+    limits.check(loaded)?;
+    limits.report(loaded)?;
+    Ok(bytes)
 }
 
-fn concat(chunks: &[Uint8Array], length: f64) -> Uint8Array {
-    let all = Uint8Array::new_with_length(length as u32);
+fn concat(chunks: &[Uint8Array], length: f64) -> Result<Uint8Array, Interrupt> {
+    let all = new_bytes(&length.into()).map_err(too_large_for_engine)?;
     let mut offset = 0;
     for chunk in chunks {
         all.set(chunk, offset);
         offset += chunk.length();
     }
-    all
+    Ok(all)
 }
 
-/// `{ method, headers, signal, redirect }` for `fetch`. Requests that carry
-/// credentials do not follow redirects: fetch would resend `x-api-key` to
-/// wherever a redirect points.
+/// `{ method, headers, signal, redirect }` for `fetch`.
 fn request_init(req: &Request<'_>, controller: &AbortController) -> Object {
     let headers: Vec<(&str, JsValue)> = req
         .headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.into()))
         .collect();
-    let init = object(&[
+    let manual = req.redirects == Redirects::Manual || !req.headers.is_empty();
+    object(&[
         ("method", req.method.into()),
         ("headers", object(&headers).into()),
         ("signal", controller.signal().into()),
-    ]);
-    if !req.headers.is_empty() {
-        let _ = Reflect::set(&init, &"redirect".into(), &"manual".into());
-    }
-    init
+        ("redirect", if manual { "manual" } else { "follow" }.into()),
+    ])
 }
 
-fn header(response: &Response, name: &str) -> Option<String> {
-    response.headers().get(name).ok().flatten()
+/// A response that threw when read: not a network failure, and not retried.
+fn broken(what: &'static str) -> impl Fn(JsValue) -> Interrupt {
+    move |exception| {
+        Interrupt::Failed(
+            Failure::Fatal(Error::invalid_response(format!(
+                "the response's {what} could not be read"
+            ))),
+            Some(exception),
+        )
+    }
+}
+
+/// The engine could not hold the result (past its string or buffer limit).
+fn too_large_for_engine(exception: JsValue) -> Interrupt {
+    Interrupt::Failed(
+        Failure::Fatal(Error::result_too_large_for_engine()),
+        Some(exception),
+    )
 }
 
 /// A rejected `fetch` or body read, kept as the error's `cause`. Its message

@@ -1,8 +1,10 @@
 //! The effects layer: `fetch`, timers, abort signals and JS values. Every
 //! decision is made by the pure modules; this layer only carries them out.
 
+pub mod abort;
 pub mod api;
 pub mod fetch;
+pub mod foreign;
 pub mod sleep;
 pub mod wait;
 

@@ -5,14 +5,16 @@ use std::future::{pending, Future};
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::JsValue;
-use web_sys::AbortSignal;
 
+use super::abort::Aborted;
 use super::api::Api;
-use super::sleep::{race, sleep, Aborted, Either};
+use super::foreign::SignalLike;
+use super::sleep::{race, sleep, Either};
 use super::{now_ms, object, Fault, Interrupt};
 use crate::error::{Error, ErrorCode};
 use crate::options::WaitPolicy;
 use crate::poll::{Failure, Observation, Step, Waiter};
+use crate::url::ResultUrl;
 
 /// The caller's callbacks.
 #[derive(Debug, Default, Clone)]
@@ -28,19 +30,25 @@ pub struct Hooks {
 /// its listeners and aborts its request.
 pub async fn bounded<T, E: Into<Fault>>(
     work: impl Future<Output = Result<T, E>>,
-    signal: Option<&AbortSignal>,
+    signal: Option<&SignalLike>,
     deadline: Option<(f64, Error)>,
 ) -> Result<T, Fault> {
-    if let Some(signal) = signal.filter(|s| s.aborted()) {
-        return Err(aborted(signal));
-    }
+    let watch = match signal {
+        Some(signal) => {
+            if signal.aborted().map_err(unreadable_signal)?.is_truthy() {
+                return Err(aborted(signal));
+            }
+            Some(Aborted::new(signal).map_err(unreadable_signal)?)
+        }
+        None => None,
+    };
     let abort = async {
-        match signal {
-            Some(signal) => {
-                Aborted::new(signal.clone()).await;
+        match (watch, signal) {
+            (Some(watch), Some(signal)) => {
+                watch.await;
                 aborted(signal)
             }
-            None => pending().await,
+            _ => pending().await,
         }
     };
     let timer = async {
@@ -58,11 +66,21 @@ pub async fn bounded<T, E: Into<Fault>>(
     }
 }
 
-fn aborted(signal: &AbortSignal) -> Fault {
+/// `ABORTED`, with the signal's reason (or what reading it threw) as `cause`.
+fn aborted(signal: &SignalLike) -> Fault {
     Fault::Pulse {
         error: Error::aborted(),
         job: None,
-        cause: Some(signal.reason()),
+        cause: Some(signal.reason().unwrap_or_else(|thrown| thrown)),
+    }
+}
+
+/// A signal whose `aborted` or `addEventListener` throws.
+fn unreadable_signal(thrown: JsValue) -> Fault {
+    Fault::Pulse {
+        error: Error::invalid_argument("options.signal could not be read"),
+        job: None,
+        cause: Some(thrown),
     }
 }
 
@@ -72,7 +90,7 @@ pub async fn wait_for_job(
     job_id: &str,
     policy: WaitPolicy,
     hooks: &Hooks,
-    signal: Option<&AbortSignal>,
+    signal: Option<&SignalLike>,
 ) -> Result<JsValue, Fault> {
     let started_ms = now_ms();
     let (waiter, first) = Waiter::new(job_id, policy, api.endpoint.base.clone(), started_ms);
@@ -131,14 +149,13 @@ impl Run<'_> {
                     sleep(delay_ms).await;
                     waiter.may_start(now_ms())?;
                     let progress = |loaded, total| self.report_download(loaded, total);
+                    let target = ResultUrl {
+                        url,
+                        same_origin: with_credentials,
+                    };
                     let downloaded = self
                         .api
-                        .download(
-                            &url,
-                            with_credentials,
-                            self.policy.max_result_bytes,
-                            &progress,
-                        )
+                        .download(target, self.policy.max_result_bytes, &progress)
                         .await;
                     let observation = match settle(downloaded, &mut cause)? {
                         Ok(result) => {
@@ -194,7 +211,10 @@ fn settle<T>(
     cause: &mut Option<JsValue>,
 ) -> Result<Result<T, Failure>, Fault> {
     match outcome {
-        Ok(value) => Ok(Ok(value)),
+        Ok(value) => {
+            *cause = None;
+            Ok(Ok(value))
+        }
         Err(Interrupt::Failed(failure, exception)) => {
             *cause = exception;
             Ok(Err(failure))
@@ -203,20 +223,16 @@ fn settle<T>(
     }
 }
 
-/// Terminal-status errors carry the job they describe; errors of a failed
-/// connection carry the exception behind it.
+/// Terminal-status errors carry the job they describe; others carry the
+/// exception behind the attempt that failed last, if there was one.
 fn attach(error: Error, job: JsValue, cause: Option<JsValue>) -> Fault {
     let terminal = matches!(
         error.code,
         ErrorCode::JobFailed | ErrorCode::JobCanceled | ErrorCode::JobExpired
     );
-    let from_connection = matches!(
-        error.code,
-        ErrorCode::NetworkError | ErrorCode::ResultDownloadFailed
-    ) && error.http_status.is_none();
     Fault::Pulse {
         job: terminal.then_some(job),
-        cause: cause.filter(|_| from_connection),
+        cause: cause.filter(|_| !terminal),
         error,
     }
 }
