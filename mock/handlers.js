@@ -10,6 +10,7 @@ import { deleteReply, downloadReply, findScenario, pollReply } from "./scenarios
 
 const JOB_PATH = /^\/job\/([^/]+)$/;
 const PROXY_PATH = /^\/proxy\/result\/([^/]+)$/;
+const LARGE_RESULTS_PATH = /^\/large_results\/([^/]+)$/; // Pulse's own single-use result link
 const RESULT_PATH = /^\/result\/([^/]+)$/;
 
 function matchId(pattern, pathname) {
@@ -28,7 +29,7 @@ function apiRoute(pathname) {
   if (pathname === "/extract") return { name: "extract", jobId: null };
   const jobId = matchId(JOB_PATH, pathname);
   if (jobId !== null) return { name: "job", jobId };
-  const proxied = matchId(PROXY_PATH, pathname);
+  const proxied = matchId(PROXY_PATH, pathname) ?? matchId(LARGE_RESULTS_PATH, pathname);
   if (proxied !== null) return { name: "proxy", jobId: proxied };
   return { name: "unknown", jobId: null };
 }
@@ -58,12 +59,21 @@ function serve(res, entry, makeReply) {
     .catch((error) => writeFailure(res, error));
 }
 
+// storageBase with the scheme forced to plain http (same host and port).
+function plainHttp(base) {
+  const url = new URL(base);
+  url.protocol = "http:";
+  return url.href.replace(/\/$/, "");
+}
+
 /**
- * @param {{ apiBase: string, storageBase: string, now?: () => number }} options
+ * @param {{ apiBase: string, storageBase: string, plainStorageBase?: string, now?: () => number }} options
  *   apiBase/storageBase: absolute URLs (no trailing slash) the two handlers are reachable at.
+ *   plainStorageBase: where `dlredirect_http` sends its redirect (a plain-http storage origin;
+ *     default: storageBase with the scheme replaced by `http:`).
  *   now: clock for job times and the demo timelines (default Date.now; tests may fake it).
  */
-export function createMock({ apiBase, storageBase, now = Date.now }) {
+export function createMock({ apiBase, storageBase, plainStorageBase = plainHttp(storageBase), now = Date.now }) {
   const recorder = createRecorder();
   const jobs = new Map(); // job id -> { createdAt, polls, downloads, canceled, demo? }
 
@@ -83,28 +93,31 @@ export function createMock({ apiBase, storageBase, now = Date.now }) {
     return jobs.get(id);
   }
 
-  function context(id, found, extra = {}) {
+  function context(req, id, found, extra = {}) {
     const time = now();
     const state = stateOf(id, time);
-    return { id, args: found.args, state, now: time, apiBase, storageBase, ...extra };
+    return {
+      id, args: found.args, state, now: time, headers: req.headers,
+      apiBase, storageBase, plainStorageBase, ...extra,
+    };
   }
 
   function jobReply(req, id) {
     if (req.method !== "GET" && req.method !== "DELETE") return methodNotAllowed("GET", "DELETE");
     const found = lookup(id);
     if (!found) return notFound("Job not found");
-    const ctx = context(id, found);
+    const ctx = context(req, id, found);
     if (req.method === "DELETE") return deleteReply(found.scenario, ctx);
     ctx.state.polls += 1;
     return pollReply(found.scenario, { ...ctx, poll: ctx.state.polls, download: ctx.state.downloads });
   }
 
-  function resultReply(req, id, search) {
+  function resultReply(req, id, search, side) {
     if (req.method !== "GET") return methodNotAllowed("GET");
     const found = lookup(id);
     if (!found) return notFound("Result not found");
     const token = new URLSearchParams(search).get("token");
-    const ctx = context(id, found, { token });
+    const ctx = context(req, id, found, { token, side });
     ctx.state.downloads += 1;
     return downloadReply(found.scenario, { ...ctx, poll: ctx.state.polls, download: ctx.state.downloads });
   }
@@ -140,14 +153,14 @@ export function createMock({ apiBase, storageBase, now = Date.now }) {
     if (req.method === "OPTIONS") return preflight(req);
     if (req.headers["x-api-key"] === "wrong") return json(401, { error: "Invalid API key" });
     if (route.name === "job") return jobReply(req, route.jobId);
-    if (route.name === "proxy") return resultReply(req, route.jobId, search);
+    if (route.name === "proxy") return resultReply(req, route.jobId, search, "api");
     if (route.name === "extract") return extractReply(req, entry);
     return notFound();
   }
 
   function storageReply(req, route, search) {
     if (req.method === "OPTIONS") return preflight(req);
-    if (route.name === "result") return resultReply(req, route.jobId, search);
+    if (route.name === "result") return resultReply(req, route.jobId, search, "storage");
     return notFound();
   }
 

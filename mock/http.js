@@ -9,7 +9,7 @@ export const CUT_BY_MOCK = Symbol("pulse-mock.cutByMock");
 
 export function applyCors(res) {
   res.setHeader("access-control-allow-origin", "*");
-  res.setHeader("access-control-expose-headers", "Retry-After, Content-Length");
+  res.setHeader("access-control-expose-headers", "Retry-After, Content-Length, Content-Encoding");
 }
 
 /** The answer to an OPTIONS preflight: any requested header, GET/POST/DELETE. */
@@ -56,7 +56,8 @@ function bodyFor(status, body) {
 
 function sendWhole(res, { status, headers, body }) {
   const payload = bodyFor(status, body);
-  res.writeHead(status, { ...headers, "content-length": payload.length });
+  // A 204 carries no Content-Length (RFC 9110 8.6); everything else gets the exact one.
+  res.writeHead(status, status === 204 ? headers : { ...headers, "content-length": payload.length });
   res.end(payload);
 }
 

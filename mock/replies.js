@@ -30,6 +30,19 @@ export const chunked = (reply) => ({ ...reply, kind: "chunked" });
 
 export const notFound = (error = "Not found") => json(404, { error });
 
+/** 204 No Content: no body, no Content-Type. */
+export const noContent = () => ({ kind: "send", status: 204, headers: {}, body: Buffer.alloc(0) });
+
+/** A redirect (302 by default) to `location`, with a small JSON body as S3/CDNs send. */
+export function redirect(location, status = 302) {
+  return json(status, { message: "Found", location }, { location });
+}
+
+/** A reply whose body is already compressed: `Content-Encoding` is set, Content-Length is the compressed size. */
+export function encoded(reply, encoding, body) {
+  return { ...reply, headers: { ...reply.headers, "content-encoding": encoding, vary: "Accept-Encoding" }, body };
+}
+
 export function methodNotAllowed(...allowed) {
   return json(405, { error: "Method not allowed" }, { allow: allowed.join(", ") });
 }

@@ -8,6 +8,8 @@
 // Documents are cached per size, so a 50 MB body is generated once (~0.4 s)
 // and then written from memory.
 
+import zlib from "node:zlib";
+
 export const SMALL_RESULT_BYTES = 2048;
 export const MAX_RESULT_BYTES = 256 * 1024 * 1024;
 const CACHE_LIMIT_BYTES = 320 * 1024 * 1024;
@@ -149,4 +151,28 @@ export function resultDocument(bytes) {
   const document = buildDocument(bytes);
   remember(bytes, document);
   return document;
+}
+
+// Compressed documents (dlgzip_B, dlbr_B), cached per encoding and size. The
+// documents repeat a few dozen paragraphs, so they compress to a few percent.
+const compressedCache = new Map();
+const COMPRESSED_CACHE_ENTRIES = 16;
+const COMPRESSORS = {
+  gzip: (buffer) => zlib.gzipSync(buffer),
+  br: (buffer) =>
+    zlib.brotliCompressSync(buffer, {
+      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buffer.length },
+    }),
+};
+
+/** The document of `bytes` bytes compressed with `encoding` ("gzip" or "br"), as a Buffer. */
+export function compressedDocument(bytes, encoding) {
+  const key = `${encoding}:${bytes}`;
+  let compressed = compressedCache.get(key);
+  if (!compressed) {
+    compressed = COMPRESSORS[encoding](resultDocument(bytes));
+    compressedCache.set(key, compressed);
+    if (compressedCache.size > COMPRESSED_CACHE_ENTRIES) compressedCache.delete(compressedCache.keys().next().value);
+  }
+  return compressed;
 }

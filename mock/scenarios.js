@@ -6,10 +6,13 @@
 //                                           ctx.download counts them from 1, ctx.token is ?token=
 //   remove(ctx)    DELETE /job/{id}         default: cancel the job
 //
-// ctx = { id, args, state, poll, download, token, now, apiBase, storageBase }.
+// ctx = { id, args, state, poll, download, token, side, headers, now, apiBase, storageBase, plainStorageBase }
+// (headers: the request's, lower-cased; side: "api" | "storage", for downloads).
 
-import { MAX_RESULT_BYTES, SMALL_RESULT_BYTES, resultDocument } from "./results.js";
-import { bytes, chunked, cut, hang, job, json, notFound, stall, text, truncate } from "./replies.js";
+import { MAX_RESULT_BYTES, SMALL_RESULT_BYTES, compressedDocument, resultDocument } from "./results.js";
+import {
+  bytes, chunked, cut, encoded, hang, job, json, noContent, notFound, redirect, stall, text, truncate,
+} from "./replies.js";
 
 const DEFAULT_URL_RESULT_BYTES = 6_000_000; // large_, chunked_, proxy_ (above the API's 5 MB pointer threshold)
 const DEFAULT_DOWNLOAD_BYTES = 100_000; // presign*, dlflaky_, dl429_, dlstall_, dlcut_
@@ -52,6 +55,7 @@ export const completed = (ctx, result = resultDocument(SMALL_RESULT_BYTES)) => j
 export const pointer = (ctx, url) => completed(ctx, { is_url: true, url });
 export const storageUrl = (ctx, token) => `${ctx.storageBase}/result/${encodeURIComponent(ctx.id)}?token=${token}`;
 const proxyUrl = (ctx) => `${ctx.apiBase}/proxy/result/${encodeURIComponent(ctx.id)}`;
+const largeResultsUrl = (ctx) => `${ctx.apiBase}/large_results/${encodeURIComponent(ctx.id)}`;
 export const documentReply = (size) => bytes(200, resultDocument(size));
 
 export function transient(poll) {
@@ -62,6 +66,31 @@ export function transient(poll) {
 // Rounded up to the next whole second, so the date is at least `seconds` ahead.
 function httpDate(now, seconds) {
   return new Date(Math.ceil(now / 1000 + seconds) * 1000).toUTCString();
+}
+
+// ---- error bodies that test the package's message cleaning (section 2 of issue 6) ----
+
+/** echo_C: a 401-style error echoing the request's key and x-tenant header. */
+export function echoError(headers) {
+  const key = headers["x-api-key"] ?? "(none)";
+  const tenant = headers["x-tenant"];
+  return `invalid api key ${key}` + (tenant === undefined ? "" : ` for tenant ${tenant}`);
+}
+
+export const FASTAPI_DETAIL = [
+  { loc: ["body", "file_url"], msg: "field required", type: "value_error.missing" },
+  { loc: ["query", "pages"], msg: "must be positive", type: "value_error" },
+];
+export const ERROR_OBJECT = { code: "rate_limited", message: "Slow down please" };
+export const ANSI_ERROR = "\u001b[31mred\u001b[0m text\u0007 with\nnewline";
+export const LONG_ERROR_CHARS = 5000;
+
+/** long_C: 5000 characters of words separated by single spaces (nothing to clean), ending `END-OF-ERROR`. */
+export function longErrorText(length = LONG_ERROR_CHARS) {
+  const tail = " END-OF-ERROR";
+  let text = "The uploaded document failed validation:";
+  for (let i = 1; text.length < length; i++) text += ` check${i} failed`;
+  return text.slice(0, length - tail.length) + tail;
 }
 
 function expiredUrl() {
@@ -82,6 +111,21 @@ function byUrl({ args, url = (ctx) => storageUrl(ctx, 1), download }) {
 }
 
 const answerEveryTime = (make) => ({ args: [httpStatus()], poll: make, remove: make });
+
+/** dlgzip_B / dlbr_B: the document compressed, with Content-Encoding and the compressed Content-Length. */
+function compressedReply(size, encoding) {
+  return encoded(documentReply(size), encoding, compressedDocument(size, encoding));
+}
+
+// dlredirect_<kind>: the storage URL (?token=1) answers 302; the hop (?token=2) serves the result.
+function redirectTarget(ctx, kind) {
+  const id = encodeURIComponent(ctx.id);
+  if (kind === "http") return `${ctx.plainStorageBase}/result/${id}?token=2`;
+  if (kind === "https") return storageUrl(ctx, 2);
+  if (kind === "rel") return `./${id}?token=2`;
+  const next = Number(ctx.token);
+  return storageUrl(ctx, Number.isSafeInteger(next) ? next + 1 : 2); // loop: a new URL every hop, forever
+}
 
 // ---- the table ------------------------------------------------------------------
 
@@ -197,6 +241,48 @@ export const SCENARIOS = {
       const reply = documentReply(ctx.args[0]);
       return ctx.download === 1 ? truncate(reply) : reply;
     },
+  }),
+  // ---- issue 6 (reliability) ----
+  echo: answerEveryTime((ctx) => json(ctx.args[0], { error: echoError(ctx.headers) })),
+  fastapi: answerEveryTime((ctx) => json(ctx.args[0], { detail: FASTAPI_DETAIL })),
+  errobj: answerEveryTime((ctx) => json(ctx.args[0], { error: ERROR_OBJECT })),
+  ansi: answerEveryTime((ctx) => json(ctx.args[0], { error: ANSI_ERROR })),
+  long: answerEveryTime((ctx) => json(ctx.args[0], { error: longErrorText() })),
+  failedecho: {
+    poll: (ctx) => job(ctx, "failed", { error: `could not parse; key was ${ctx.headers["x-api-key"] ?? "(none)"}` }),
+  },
+  cancel204: {
+    poll: (ctx) => job(ctx, ctx.poll === 1 ? "pending" : "processing"),
+    remove: (ctx) => {
+      ctx.state.canceled = true;
+      return noContent();
+    },
+  },
+  singleuse: byUrl({
+    args: [size(DEFAULT_DOWNLOAD_BYTES)],
+    url: largeResultsUrl,
+    download: (ctx) => (ctx.download === 1 ? documentReply(ctx.args[0]) : json(410, { error: "Gone" })),
+  }),
+  dlgzip: byUrl({
+    args: [size(DEFAULT_URL_RESULT_BYTES)],
+    download: (ctx) => compressedReply(ctx.args[0], "gzip"),
+  }),
+  dlbr: byUrl({
+    args: [size(DEFAULT_URL_RESULT_BYTES)],
+    download: (ctx) => compressedReply(ctx.args[0], "br"),
+  }),
+  dlredirect: byUrl({
+    args: [oneOf("http", "https", "rel", "loop"), size(DEFAULT_DOWNLOAD_BYTES)],
+    download: (ctx) => {
+      const [kind, size] = ctx.args;
+      if (kind === "loop" || ctx.token === "1") return redirect(redirectTarget(ctx, kind));
+      return documentReply(size);
+    },
+  }),
+  proxyredirect: byUrl({
+    args: [size(DEFAULT_URL_RESULT_BYTES)],
+    url: proxyUrl,
+    download: (ctx) => (ctx.side === "api" ? redirect(storageUrl(ctx, 1)) : documentReply(ctx.args[0])),
   }),
   badurl: {
     args: [oneOf("ftp", "rel", "num")],

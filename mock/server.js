@@ -3,6 +3,7 @@
 // standalone command `node mock/server.js`.
 
 import http from "node:http";
+import https from "node:https";
 import { pathToFileURL } from "node:url";
 import { createMock } from "./handlers.js";
 import { splitUrl } from "./http.js";
@@ -29,20 +30,24 @@ function stop(server) {
   });
 }
 
-function originOf(server, host) {
+function originOf(server, host, scheme) {
   const { port } = server.address();
   const name = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  return `http://${name.includes(":") ? `[${name}]` : name}:${port}`;
+  return `${scheme}://${name.includes(":") ? `[${name}]` : name}:${port}`;
 }
 
 /**
  * Starts the API and the storage side on two ports (two origins).
+ * `tls: { key, cert }` (PEM) serves both over https instead of http;
+ * `plainStorageBase` is passed to createMock (where `dlredirect_http` points).
  * @returns {Promise<{ apiUrl: string, storageUrl: string, mock: object, close: () => Promise<void> }>}
  */
-export async function startMock({ host = "127.0.0.1", apiPort = 0, storagePort = 0 } = {}) {
+export async function startMock({ host = "127.0.0.1", apiPort = 0, storagePort = 0, tls = null, plainStorageBase } = {}) {
   let mock = null;
-  const api = http.createServer((req, res) => mock.handleApi(req, res));
-  const storage = http.createServer((req, res) => mock.handleStorage(req, res));
+  const create = (listener) => (tls ? https.createServer({ key: tls.key, cert: tls.cert }, listener) : http.createServer(listener));
+  const scheme = tls ? "https" : "http";
+  const api = create((req, res) => mock.handleApi(req, res));
+  const storage = create((req, res) => mock.handleStorage(req, res));
   const close = () => Promise.all([stop(api), stop(storage)]).then(() => undefined);
   try {
     await listen(api, apiPort, host);
@@ -51,9 +56,9 @@ export async function startMock({ host = "127.0.0.1", apiPort = 0, storagePort =
     await close();
     throw error;
   }
-  const apiUrl = originOf(api, host);
-  const storageUrl = originOf(storage, host);
-  mock = createMock({ apiBase: apiUrl, storageBase: storageUrl });
+  const apiUrl = originOf(api, host, scheme);
+  const storageUrl = originOf(storage, host, scheme);
+  mock = createMock({ apiBase: apiUrl, storageBase: storageUrl, plainStorageBase });
   return { apiUrl, storageUrl, mock, close };
 }
 

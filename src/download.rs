@@ -83,13 +83,24 @@ mod tests {
 
     #[test]
     fn refuses_plain_http_from_an_https_api() {
-        let e = redirect_hop(&base("https://api.example"), Some("http://bucket.example/r"), 302, 0)
-            .unwrap_err();
+        let e = redirect_hop(
+            &base("https://api.example"),
+            Some("http://bucket.example/r"),
+            302,
+            0,
+        )
+        .unwrap_err();
         assert_eq!(
             (e.code, e.http_status, e.retryable),
             (ErrorCode::ResultDownloadFailed, Some(302), false)
         );
-        assert!(redirect_hop(&base("http://api.example"), Some("http://b.example/r"), 302, 0).is_ok());
+        assert!(redirect_hop(
+            &base("http://api.example"),
+            Some("http://b.example/r"),
+            302,
+            0
+        )
+        .is_ok());
     }
 
     #[test]

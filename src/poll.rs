@@ -696,7 +696,11 @@ mod tests {
     #[test]
     fn a_used_single_use_link_ends_the_wait_without_a_re_poll() {
         let mut w = waiter(POLICY);
-        w.next(pointer("https://api.example/v1/large_results/job-1"), 0.0, 0.0);
+        w.next(
+            pointer("https://api.example/v1/large_results/job-1"),
+            0.0,
+            0.0,
+        );
         match w.next(Observation::DownloadFailed(http(410, None)), 0.0, 0.0) {
             Step::Fail(e) => {
                 assert_eq!(

@@ -112,7 +112,11 @@ fn fire(signal_key: u32) {
             return Vec::new();
         };
         watched.fired = true;
-        watched.waiters.values_mut().filter_map(Option::take).collect()
+        watched
+            .waiters
+            .values_mut()
+            .filter_map(Option::take)
+            .collect()
     });
     wakers.into_iter().for_each(Waker::wake);
 }
@@ -153,9 +157,7 @@ impl Drop for Aborted {
         // Outside the borrow: removing the listener runs the caller's code.
         if let Some(watched) = unwatched {
             let listener: &Function = watched.listener.as_ref().unchecked_ref();
-            let _ = watched
-                .signal
-                .remove_event_listener("abort", listener);
+            let _ = watched.signal.remove_event_listener("abort", listener);
         }
     }
 }

@@ -43,7 +43,10 @@ fn detail_of(value: &JsValue) -> Option<ErrorDetail> {
         return Some(ErrorDetail::Text(text));
     }
     if Array::is_array(value) {
-        let issues: Vec<Issue> = Array::from(value).iter().filter_map(|i| issue(&i)).collect();
+        let issues: Vec<Issue> = Array::from(value)
+            .iter()
+            .filter_map(|i| issue(&i))
+            .collect();
         return (!issues.is_empty()).then_some(ErrorDetail::Validation(issues));
     }
     field(value, "message").as_string().map(ErrorDetail::Text)
@@ -53,7 +56,10 @@ fn issue(item: &JsValue) -> Option<Issue> {
     let msg = field(item, "msg").as_string()?;
     let loc = field(item, "loc");
     let loc = match Array::is_array(&loc) {
-        true => Array::from(&loc).iter().filter_map(|part| loc_part(&part)).collect(),
+        true => Array::from(&loc)
+            .iter()
+            .filter_map(|part| loc_part(&part))
+            .collect(),
         false => Vec::new(),
     };
     Some(Issue { loc, msg })
@@ -227,7 +233,11 @@ impl Api {
         Ok(sent)
     }
 
-    async fn send_download(&self, target: &ResultUrl, redirects: Redirects) -> Result<Sent, Interrupt> {
+    async fn send_download(
+        &self,
+        target: &ResultUrl,
+        redirects: Redirects,
+    ) -> Result<Sent, Interrupt> {
         let req = Request {
             method: "GET",
             url: &target.url,

@@ -97,7 +97,12 @@ impl Sent {
     /// True for a redirect that a browser hid from `redirect: "manual"`.
     pub fn is_opaque_redirect(&self) -> bool {
         self.status == 0
-            && self.response.kind().ok().and_then(|k| k.as_string()).as_deref()
+            && self
+                .response
+                .kind()
+                .ok()
+                .and_then(|k| k.as_string())
+                .as_deref()
                 == Some("opaqueredirect")
     }
 
@@ -110,8 +115,11 @@ impl Sent {
     pub async fn text(&self) -> Result<JsString, Interrupt> {
         let body = self.response.text().map_err(broken("text()"))?;
         let body = settle(body).await.map_err(network_from)?;
-        body.dyn_into::<JsString>()
-            .map_err(|_| fatal(Error::invalid_response("the response's text() is not a string")))
+        body.dyn_into::<JsString>().map_err(|_| {
+            fatal(Error::invalid_response(
+                "the response's text() is not a string",
+            ))
+        })
     }
 }
 
@@ -229,7 +237,9 @@ pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, 
         }
         None => read_whole(&sent.response, limits).await?,
     };
-    let text = TextDecoder::new().decode(&bytes).map_err(too_large_for_engine)?;
+    let text = TextDecoder::new()
+        .decode(&bytes)
+        .map_err(too_large_for_engine)?;
     json_parse(&text).map_err(|e| {
         if e.is_instance_of::<js_sys::SyntaxError>() {
             fatal(Error::invalid_response("the downloaded result is not JSON"))
@@ -261,7 +271,10 @@ fn body_reader(response: &ResponseLike) -> Result<Option<ReaderLike>, Interrupt>
 
 /// Reads every chunk into one buffer; each chunk must come within the stall
 /// timeout, and reading stops as soon as the size passes the limit.
-async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<Uint8Array, Interrupt> {
+async fn read_stream(
+    reader: &ReaderLike,
+    limits: &BodyLimits<'_>,
+) -> Result<Uint8Array, Interrupt> {
     let mut chunks = Vec::new();
     let mut loaded = 0.0;
     loop {
@@ -296,7 +309,10 @@ async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<Uin
 }
 
 /// The whole body through `arrayBuffer()`, for responses without a stream.
-async fn read_whole(response: &ResponseLike, limits: &BodyLimits<'_>) -> Result<Uint8Array, Interrupt> {
+async fn read_whole(
+    response: &ResponseLike,
+    limits: &BodyLimits<'_>,
+) -> Result<Uint8Array, Interrupt> {
     let pending = response.array_buffer().map_err(broken("arrayBuffer()"))?;
     let buffer = with_timeout(limits.timeout_ms, settle(pending))
         .await

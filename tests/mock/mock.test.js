@@ -4,9 +4,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import http from "node:http";
+import https from "node:https";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
 import { createMock, mountMock, startMock } from "../../mock/server.js";
+import { opensslVersion, selfSignedCert } from "../js/support/tls.js";
 
 const SERVER_JS = fileURLToPath(new URL("../../mock/server.js", import.meta.url));
 
@@ -398,7 +401,7 @@ describe("DELETE, keys, CORS, recording", () => {
       assert.equal(res.headers.get("access-control-allow-origin"), "*");
       assert.equal(res.headers.get("access-control-allow-headers"), "x-api-key, x-extra");
       for (const method of ["GET", "POST", "DELETE"]) assert.match(res.headers.get("access-control-allow-methods"), new RegExp(method));
-      assert.equal(res.headers.get("access-control-expose-headers"), "Retry-After, Content-Length");
+      assert.equal(res.headers.get("access-control-expose-headers"), "Retry-After, Content-Length, Content-Encoding");
     }
   });
 
@@ -433,6 +436,269 @@ describe("DELETE, keys, CORS, recording", () => {
     assert.deepEqual(await records(), []);
   });
 });
+
+// A GET that does not decode bodies nor follow redirects (fetch does both); also
+// for the https mock, whose self-signed certificate it does not check.
+function rawGet(url, headers = {}) {
+  const { request } = url.startsWith("https:") ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers, rejectUnauthorized: false }, (res) => {
+      const chunks = [];
+      res.on("data", (chunk) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("issue 6 scenarios: error bodies", () => {
+  it("echo_C echoes the request's x-api-key and x-tenant in a C error, on GET and DELETE", async () => {
+    const id = unique("echo_401");
+    const headers = { "x-api-key": "sk-echo-1234", "x-tenant": "tenant-secret-4242" };
+    for (const method of ["GET", "DELETE", "GET"]) {
+      const res = await poll(id, { method, headers });
+      assert.equal(res.status, 401, method);
+      assert.deepEqual(await res.json(), { error: "invalid api key sk-echo-1234 for tenant tenant-secret-4242" });
+    }
+    const bare = await poll(unique("echo_403"), { headers: { "x-api-key": "k-only" } });
+    assert.equal(bare.status, 403);
+    assert.deepEqual(await bare.json(), { error: "invalid api key k-only" });
+    assert.deepEqual(await (await poll(unique("echo_401"))).json(), { error: "invalid api key (none)" });
+    assert.equal((await poll(unique("echo"))).status, 404, "C is required");
+  });
+
+  it("fastapi_C answers a FastAPI validation array", async () => {
+    const res = await poll(unique("fastapi_422"));
+    assert.equal(res.status, 422);
+    assert.deepEqual(await res.json(), {
+      detail: [
+        { loc: ["body", "file_url"], msg: "field required", type: "value_error.missing" },
+        { loc: ["query", "pages"], msg: "must be positive", type: "value_error" },
+      ],
+    });
+  });
+
+  it("errobj_C answers an error object", async () => {
+    const id = unique("errobj_429");
+    for (const method of ["GET", "DELETE"]) {
+      const res = await poll(id, { method });
+      assert.equal(res.status, 429);
+      assert.deepEqual(await res.json(), { error: { code: "rate_limited", message: "Slow down please" } });
+    }
+  });
+
+  it("ansi_C answers an error with ANSI escapes, a BEL and a newline", async () => {
+    const res = await poll(unique("ansi_400"));
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { error: "\u001b[31mred\u001b[0m text\u0007 with\nnewline" });
+  });
+
+  it("long_C answers an error of 5000 single-spaced characters", async () => {
+    const res = await poll(unique("long_400"));
+    assert.equal(res.status, 400);
+    const { error } = await res.json();
+    assert.equal(error.length, 5000);
+    assert.match(error, /^The uploaded document failed validation: check1 failed check2 failed/);
+    assert.match(error, / END-OF-ERROR$/);
+    assert.doesNotMatch(error, /\s\s|[^\x20-\x7e]/, "nothing a cleaner would change");
+    assert.equal(error, await (await poll(unique("long_500"))).json().then((b) => b.error), "deterministic");
+  });
+
+  it("failedecho fails with an error echoing the key", async () => {
+    const job = await pollJson(unique("failedecho"), { headers: { "x-api-key": "sk-fail-9876" } });
+    assert.equal(job.status, "failed");
+    assert.equal(job.error, "could not parse; key was sk-fail-9876");
+    assert.equal((await pollJson(unique("failedecho"))).error, "could not parse; key was (none)");
+  });
+});
+
+describe("issue 6 scenarios: cancel and downloads", () => {
+  async function pointerOf(id, init) {
+    const job = await pollJson(id, init);
+    assert.equal(job.status, "completed");
+    assert.equal(job.result.is_url, true);
+    return job.result.url;
+  }
+
+  it("cancel204: polls pending/processing; DELETE answers 204 without a body, then canceled", async () => {
+    const id = unique("cancel204");
+    assert.deepEqual(await statuses(id, 4), ["pending", "processing", "processing", "processing"]);
+    const res = await poll(id, { method: "DELETE" });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get("content-length"), null);
+    assert.equal(res.headers.get("content-type"), null);
+    assert.equal(await res.text(), "");
+    assert.equal((await pollJson(id)).status, "canceled");
+  });
+
+  it("singleuse_B: a link on the API origin (/large_results/{id}) that works once, then 410", async () => {
+    const id = unique("singleuse_30000");
+    const url = await pointerOf(id);
+    assert.equal(url, `${server.apiUrl}/large_results/${id}`);
+    assert.equal((await records(`?job=${id}`)).length, 1, "the poll hands out the link without using it");
+    const first = await get(url, { headers: { "x-api-key": "k-single" } });
+    assert.equal(first.status, 200);
+    assert.equal(first.headers.get("content-length"), "30000");
+    const text = await first.text();
+    assert.equal(text.length, 30_000);
+    assertResultDocument(JSON.parse(text));
+    for (let i = 0; i < 2; i++) {
+      const again = await get(url, { headers: { "x-api-key": "k-single" } });
+      assert.equal(again.status, 410);
+      assert.deepEqual(await again.json(), { error: "Gone" });
+    }
+    const recs = await records(`?job=${id}`);
+    assert.deepEqual(recs.map((r) => [r.side, r.path, r.status]), [
+      ["api", `/job/${id}`, 200],
+      ["api", `/large_results/${id}`, 200],
+      ["api", `/large_results/${id}`, 410],
+      ["api", `/large_results/${id}`, 410],
+    ]);
+    assert.equal(recs[1].headers["x-api-key"], "k-single");
+    const wrong = await get(`${server.apiUrl}/large_results/${unique("singleuse")}`, { headers: { "x-api-key": "wrong" } });
+    assert.equal(wrong.status, 401, "the `wrong` key rule applies on the API origin");
+  });
+
+  for (const [scenario, encoding, decompress] of [["dlgzip", "gzip", zlib.gunzipSync], ["dlbr", "br", zlib.brotliDecompressSync]]) {
+    it(`${scenario}_B: storage sends the result ${encoding}-compressed, Content-Length = compressed size`, async () => {
+      const id = unique(`${scenario}_300000`);
+      const url = await pointerOf(id);
+      assert.equal(url, `${server.storageUrl}/result/${id}?token=1`);
+      const raw = await rawGet(url);
+      assert.equal(raw.status, 200);
+      assert.equal(raw.headers["content-encoding"], encoding);
+      assert.equal(raw.headers["content-type"], "application/json");
+      assert.equal(Number(raw.headers["content-length"]), raw.body.length);
+      assert.match(raw.headers["access-control-expose-headers"], /Content-Encoding/);
+      assert.ok(raw.body.length < 300_000 / 10, `compressed ${raw.body.length} bytes: not compressible enough`);
+      const decoded = decompress(raw.body);
+      assert.equal(decoded.length, 300_000);
+      assertResultDocument(JSON.parse(decoded));
+      const plain = await (await get(await pointerOf(unique("large_300000")))).arrayBuffer();
+      assert.ok(decoded.equals(Buffer.from(plain)), "the same document as large_B");
+      const viaFetch = await get(url); // fetch decodes it
+      assert.equal(viaFetch.headers.get("content-length"), String(raw.body.length));
+      assert.equal((await viaFetch.arrayBuffer()).byteLength, 300_000);
+    });
+  }
+
+  it("dlredirect_https: ?token=1 answers 302 to ?token=2 on the same storage, which serves the result", async () => {
+    const id = unique("dlredirect_https_20000");
+    const url = await pointerOf(id);
+    assert.equal(url, `${server.storageUrl}/result/${id}?token=1`);
+    const hop = await get(url, { redirect: "manual" });
+    assert.equal(hop.status, 302);
+    assert.equal(hop.headers.get("location"), `${server.storageUrl}/result/${id}?token=2`);
+    const res = await get(url);
+    assert.equal(res.status, 200);
+    assert.equal((await res.text()).length, 20_000);
+    const recs = await records(`?job=${id}&side=storage`);
+    assert.deepEqual(recs.map((r) => [r.path, r.status]), [
+      [`/result/${id}?token=1`, 302],
+      [`/result/${id}?token=1`, 302],
+      [`/result/${id}?token=2`, 200],
+    ]);
+  });
+
+  it("dlredirect_rel: a relative Location (./{id}?token=2)", async () => {
+    const id = unique("dlredirect_rel");
+    const url = await pointerOf(id);
+    const hop = await get(url, { redirect: "manual" });
+    assert.equal(hop.status, 302);
+    assert.equal(hop.headers.get("location"), `./${id}?token=2`);
+    const res = await get(url);
+    assert.equal(res.url, `${server.storageUrl}/result/${id}?token=2`);
+    assert.equal((await res.text()).length, 100_000);
+  });
+
+  it("dlredirect_http: 302 to the result on plainStorageBase (default: storageBase over http)", async () => {
+    const id = unique("dlredirect_http");
+    const hop = await get(await pointerOf(id), { redirect: "manual" });
+    assert.equal(hop.status, 302);
+    assert.equal(hop.headers.get("location"), `${server.storageUrl}/result/${id}?token=2`);
+    const other = createMock({ apiBase: "https://api.test", storageBase: "https://storage.test:8443", plainStorageBase: "http://plain.test:81" });
+    const fallback = createMock({ apiBase: "https://api.test", storageBase: "https://storage.test:8443" });
+    for (const [mock, target] of [[other, "http://plain.test:81"], [fallback, "http://storage.test:8443"]]) {
+      const res = await serveOnce(mock, "storage", `/result/${id}?token=1`);
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.location, `${target}/result/${id}?token=2`);
+    }
+  });
+
+  it("dlredirect_loop: every hop redirects to a new URL, forever", async () => {
+    const id = unique("dlredirect_loop");
+    let url = await pointerOf(id);
+    for (let token = 2; token <= 4; token++) {
+      const hop = await get(url, { redirect: "manual" });
+      assert.equal(hop.status, 302);
+      url = hop.headers.get("location");
+      assert.equal(url, `${server.storageUrl}/result/${id}?token=${token}`);
+    }
+    await assert.rejects(get(url), TypeError, "fetch gives up on the endless redirects");
+    assert.equal((await get(`${server.storageUrl}/result/${unique("dlredirect")}`)).status, 404, "kind is required");
+    assert.equal((await poll(unique("dlredirect_ftp"))).status, 404);
+  });
+
+  it("proxyredirect_B: the API-origin URL answers 302 to the storage URL of the result", async () => {
+    const id = unique("proxyredirect_40000");
+    const url = await pointerOf(id);
+    assert.equal(url, `${server.apiUrl}/proxy/result/${id}`);
+    const hop = await get(url, { redirect: "manual", headers: { "x-api-key": "k-proxy" } });
+    assert.equal(hop.status, 302);
+    assert.equal(hop.headers.get("location"), `${server.storageUrl}/result/${id}?token=1`);
+    const res = await get(hop.headers.get("location"));
+    assert.equal(res.headers.get("content-length"), "40000");
+    assert.equal((await res.text()).length, 40_000);
+    const recs = await records(`?job=${id}`);
+    assert.deepEqual(recs.map((r) => [r.side, r.path, r.status]), [
+      ["api", `/job/${id}`, 200],
+      ["api", `/proxy/result/${id}`, 302],
+      ["storage", `/result/${id}?token=1`, 200],
+    ]);
+    assert.equal(recs[1].headers["x-api-key"], "k-proxy");
+    assert.equal(recs[2].headers["x-api-key"], undefined);
+  });
+
+  it("/large_results/{id} serves any scenario's download, like /proxy/result/{id}", async () => {
+    const res = await get(`${server.apiUrl}/large_results/${unique("large_5000")}`);
+    assert.equal(res.status, 200);
+    assert.equal((await res.text()).length, 5000);
+    assert.equal((await get(`${server.apiUrl}/large_results/${unique("ok")}`)).status, 404);
+  });
+
+  it("startMock({ tls }) serves both sides over https; dlredirect_http points at plainStorageBase", { skip: !opensslVersion() && "no openssl" }, async () => {
+    const local = await startMock({ tls: selfSignedCert(), plainStorageBase: "http://127.0.0.1:9" });
+    try {
+      assert.match(local.apiUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(local.storageUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const id = "dlredirect_http-tls";
+      const job = JSON.parse((await rawGet(`${local.apiUrl}/job/${id}`)).body);
+      assert.equal(job.result.url, `${local.storageUrl}/result/${id}?token=1`);
+      const hop = await rawGet(job.result.url);
+      assert.equal(hop.status, 302);
+      assert.equal(hop.headers.location, `http://127.0.0.1:9/result/${id}?token=2`);
+      const https2 = await rawGet(`${local.storageUrl}/result/${id}?token=2`);
+      assert.equal(https2.status, 200);
+      assert.equal(https2.body.length, 100_000);
+    } finally {
+      await local.close();
+    }
+  });
+});
+
+// Runs one request through a createMock handler on a throwaway server.
+async function serveOnce(mock, side, path) {
+  const srv = http.createServer((req, res) => (side === "api" ? mock.handleApi(req, res) : mock.handleStorage(req, res)));
+  await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  try {
+    return await rawGet(`http://127.0.0.1:${srv.address().port}${path}`);
+  } finally {
+    srv.closeAllConnections();
+    await new Promise((resolve) => srv.close(resolve));
+  }
+}
 
 describe("POST /extract demo jobs on one origin (mounted under /api and /storage)", () => {
   let origin;
