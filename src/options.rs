@@ -134,27 +134,49 @@ impl Options {
         let ms = self
             .request_timeout_ms
             .unwrap_or(DEFAULT_REQUEST_TIMEOUT_MS);
-        require(ms > 0.0, "requestTimeoutMs", "greater than 0")?;
+        require(
+            ms.is_finite() && ms > 0.0,
+            "requestTimeoutMs",
+            "greater than 0",
+        )?;
         Ok(ms)
     }
 
-    /// Validates the polling options and applies their defaults.
+    /// Validates the polling options and applies their defaults. Numbers must
+    /// be finite (as `bindings` already demands), so a policy is always valid:
+    /// an infinite delay or multiplier would make the backoff infinite or NaN.
     ///
     /// # Errors
     /// `INVALID_ARGUMENT` naming the first field out of range.
     pub fn wait_policy(&self) -> Result<WaitPolicy, Error> {
         let initial_ms = self.initial_delay_ms.unwrap_or(DEFAULT_INITIAL_DELAY_MS);
-        require(initial_ms >= 0.0, "initialDelayMs", ">= 0")?;
+        require(
+            initial_ms.is_finite() && initial_ms >= 0.0,
+            "initialDelayMs",
+            ">= 0",
+        )?;
         let max_ms = self
             .max_delay_ms
             .unwrap_or(DEFAULT_MAX_DELAY_MS.max(initial_ms));
-        require(max_ms >= initial_ms, "maxDelayMs", ">= initialDelayMs")?;
+        require(
+            max_ms.is_finite() && max_ms >= initial_ms,
+            "maxDelayMs",
+            ">= initialDelayMs",
+        )?;
         let multiplier = self.multiplier.unwrap_or(DEFAULT_MULTIPLIER);
-        require(multiplier >= 1.0, "multiplier", ">= 1")?;
+        require(
+            multiplier.is_finite() && multiplier >= 1.0,
+            "multiplier",
+            ">= 1",
+        )?;
         let jitter = self.jitter.unwrap_or(DEFAULT_JITTER);
         require((0.0..=1.0).contains(&jitter), "jitter", "between 0 and 1")?;
         let timeout_ms = self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-        require(timeout_ms >= 0.0, "timeoutMs", ">= 0 (0 means no limit)")?;
+        require(
+            timeout_ms.is_finite() && timeout_ms >= 0.0,
+            "timeoutMs",
+            ">= 0 (0 means no limit)",
+        )?;
         let max_retries = self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES as f64);
         require(
             max_retries >= 0.0 && max_retries.fract() == 0.0,
@@ -162,7 +184,11 @@ impl Options {
             "a whole number >= 0",
         )?;
         if let Some(bytes) = self.max_result_bytes {
-            require(bytes > 0.0, "maxResultBytes", "greater than 0")?;
+            require(
+                bytes.is_finite() && bytes > 0.0,
+                "maxResultBytes",
+                "greater than 0",
+            )?;
         }
         Ok(WaitPolicy {
             backoff: Backoff {
@@ -302,6 +328,34 @@ mod tests {
             );
         }
         let err = with(|o| o.request_timeout_ms = Some(0.0))
+            .request_timeout_ms()
+            .unwrap_err();
+        assert!(err.message.contains("requestTimeoutMs"));
+    }
+
+    #[test]
+    fn non_finite_numbers_are_refused() {
+        // `bindings` refuses them already; the policies must be valid on their own.
+        let cases: Vec<(&str, Options)> = vec![
+            (
+                "initialDelayMs",
+                with(|o| o.initial_delay_ms = Some(f64::INFINITY)),
+            ),
+            ("maxDelayMs", with(|o| o.max_delay_ms = Some(f64::INFINITY))),
+            ("multiplier", with(|o| o.multiplier = Some(f64::INFINITY))),
+            ("jitter", with(|o| o.jitter = Some(f64::NAN))),
+            ("timeoutMs", with(|o| o.timeout_ms = Some(f64::INFINITY))),
+            ("maxRetries", with(|o| o.max_retries = Some(f64::INFINITY))),
+            (
+                "maxResultBytes",
+                with(|o| o.max_result_bytes = Some(f64::INFINITY)),
+            ),
+        ];
+        for (field, options) in cases {
+            let err = options.wait_policy().unwrap_err();
+            assert!(err.message.contains(&format!("options.{field}")), "{field}");
+        }
+        let err = with(|o| o.request_timeout_ms = Some(f64::INFINITY))
             .request_timeout_ms()
             .unwrap_err();
         assert!(err.message.contains("requestTimeoutMs"));
