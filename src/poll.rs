@@ -1,7 +1,7 @@
 //! The wait as data: given what the last request observed, the time and a
 //! random number, [`Waiter::next`] decides the next step. The effects layer
-//! only carries steps out, so every rule of DESIGN.md's "Behaviour of
-//! waitForJob" is tested here without a clock, a network or JS.
+//! only carries steps out, so every rule of the README's "Behaviour" section
+//! is tested here without a clock, a network or JS.
 
 use crate::error::{whole, Error};
 use crate::options::WaitPolicy;

@@ -1,4 +1,4 @@
-// Bad input (DESIGN.md "Bad input"), PulseClient, option overrides and header
+// Bad input (the README, "Behaviour"), PulseClient, option overrides and header
 // merging, jobId encoding, baseUrl path prefixes, the `fetch` option, getJob
 // and cancelJob.
 
