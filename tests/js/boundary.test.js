@@ -1,10 +1,10 @@
-// Issue 6 (reliability), contract sections 1 and 4, one readable test per
-// trigger: JS values that throw or lie (option getters and Proxies, signal-like
-// objects, callbacks, custom fetch, Response look-alikes, body readers,
-// node-fetch v2 responses) must become the documented rejections, never
-// uncaught exceptions or unhandled rejections; the backoff stays finite after
-// 1,500 polls with initialDelayMs 0; waits sharing one AbortSignal add one
-// abort listener in total and leave none behind.
+// Reliability (the README, "Behaviour": values that throw or lie, signals,
+// backoff), one readable test per trigger: option getters and Proxies,
+// signal-like objects, callbacks, custom fetch, Response look-alikes, body
+// readers and node-fetch v2 responses must become the documented rejections,
+// never uncaught exceptions or unhandled rejections; the backoff stays finite
+// after 1,500 polls with initialDelayMs 0; waits sharing one AbortSignal add
+// one abort listener in total and leave none behind.
 //
 // Every call is bounded (settleWithin) so that a call that never settles fails
 // its test quickly, and every test ends by checking that the process saw no
@@ -34,6 +34,7 @@ import {
   throwingGetter,
   throwingHeaders,
   throwingProxy,
+  WAIT_OPTION_NAMES,
 } from "./support/hostile.js";
 
 exitGuard();
@@ -153,31 +154,13 @@ function guarded(name, fn) {
   });
 }
 
-const ALL_OPTION_NAMES = [
-  "apiKey",
-  "baseUrl",
-  "headers",
-  "fetch",
-  "signal",
-  "requestTimeoutMs",
-  "initialDelayMs",
-  "maxDelayMs",
-  "multiplier",
-  "jitter",
-  "timeoutMs",
-  "maxRetries",
-  "downloadResult",
-  "maxResultBytes",
-  "onProgress",
-  "onDownloadProgress",
-];
 
 const okFetch = () => routeFetch((call) => json(jobBody(call.url.split("/job/")[1] ?? "x")));
 
-// ------------------------------------------------------------------ section 1
+// ------------------------------------------------------------------ values that throw or lie
 
 describe("section 1: options that throw while the package reads them", () => {
-  for (const name of ALL_OPTION_NAMES) {
+  for (const name of WAIT_OPTION_NAMES) {
     guarded(`a throwing getter on options.${name}: INVALID_ARGUMENT naming the field, cause = the thrown value, no request`, async () => {
       const fetch = okFetch();
       const opts = base({ fetch });
@@ -545,7 +528,7 @@ describe("section 1: responses without a readable stream (node-fetch v2, polyfil
   });
 });
 
-// ------------------------------------------------------------------ section 4
+// ------------------------------------------------------------------ timing
 
 describe("section 4: the backoff stays finite with initialDelayMs 0", () => {
   for (const maxDelayMs of [undefined, 15000]) {

@@ -314,19 +314,19 @@ export function signalLike(throws = {}) {
   let reason;
   const s = {
     get aborted() {
-      if (throws.aborted) throw throws.aborted;
+      if ("aborted" in throws) throw throws.aborted;
       return aborted;
     },
     get reason() {
-      if (throws.reason) throw throws.reason;
+      if ("reason" in throws) throw throws.reason;
       return reason;
     },
     addEventListener(type, fn) {
-      if (throws.addEventListener) throw throws.addEventListener;
+      if ("addEventListener" in throws) throw throws.addEventListener;
       if (type === "abort") listeners.add(fn);
     },
     removeEventListener(type, fn) {
-      if (throws.removeEventListener) throw throws.removeEventListener;
+      if ("removeEventListener" in throws) throw throws.removeEventListener;
       if (type === "abort") listeners.delete(fn);
     },
     dispatchEvent() {
@@ -396,13 +396,30 @@ let guard;
 export function processGuard() {
   if (guard) return guard;
   const events = [];
+  const onUnhandled = (reason) => events.push({ type: "unhandledRejection", value: reason });
   process.on("uncaughtException", (error) => events.push({ type: "uncaughtException", value: error }));
-  process.on("unhandledRejection", (reason) => events.push({ type: "unhandledRejection", value: reason }));
+  process.on("unhandledRejection", onUnhandled);
   process.on("warning", (w) => {
     if (w?.name === "MaxListenersExceededWarning") events.push({ type: "MaxListenersExceededWarning", value: w });
   });
   guard = {
     events,
+    /**
+     * Runs fn with this guard as the only unhandledRejection listener and
+     * uncaught exceptions captured, so that they are reported (with context)
+     * by the caller instead of ending the current test at once.
+     */
+    async exclusive(fn) {
+      const others = process.listeners("unhandledRejection").filter((l) => l !== onUnhandled);
+      for (const l of others) process.off("unhandledRejection", l);
+      process.setUncaughtExceptionCaptureCallback((error) => events.push({ type: "uncaughtException", value: error }));
+      try {
+        return await fn();
+      } finally {
+        process.setUncaughtExceptionCaptureCallback(null);
+        for (const l of others) process.on("unhandledRejection", l);
+      }
+    },
     reset() {
       events.length = 0;
     },
@@ -421,3 +438,23 @@ export function processGuard() {
   };
   return guard;
 }
+
+/** Every option name of waitForJob, in the README's order. */
+export const WAIT_OPTION_NAMES = [
+  "apiKey",
+  "baseUrl",
+  "headers",
+  "fetch",
+  "signal",
+  "requestTimeoutMs",
+  "initialDelayMs",
+  "maxDelayMs",
+  "multiplier",
+  "jitter",
+  "timeoutMs",
+  "maxRetries",
+  "downloadResult",
+  "maxResultBytes",
+  "onProgress",
+  "onDownloadProgress",
+];
