@@ -203,7 +203,7 @@ fn read_options(value: &JsValue, scope: Scope) -> Result<CallOptions, Fault> {
     if value.is_undefined() || value.is_null() {
         return Ok(CallOptions::default());
     }
-    let array = is_array(value).map_err(|thrown| unreadable("options", thrown))?;
+    let array = is_array(value).map_err(|thrown| Fault::unreadable("options", thrown))?;
     if !value.is_object() || value.is_function() || array {
         return Err(Error::invalid_argument("options must be an object").into());
     }
@@ -246,7 +246,7 @@ struct Reader<'a>(&'a JsValue);
 impl Reader<'_> {
     fn get(&self, name: &str) -> Result<Option<JsValue>, Fault> {
         let value = Reflect::get(self.0, &name.into())
-            .map_err(|thrown| unreadable(&format!("options.{name}"), thrown))?;
+            .map_err(|thrown| Fault::unreadable(&format!("options.{name}"), thrown))?;
         Ok((!value.is_undefined() && !value.is_null()).then_some(value))
     }
 
@@ -299,12 +299,12 @@ impl Reader<'_> {
             return Ok(Vec::new());
         };
         let field = format!("options.{name}");
-        let array = is_array(&value).map_err(|thrown| unreadable(&field, thrown))?;
+        let array = is_array(&value).map_err(|thrown| Fault::unreadable(&field, thrown))?;
         if !value.is_object() || array {
             return Err(wrong_type(name, expected).into());
         }
         object_entries(&value)
-            .map_err(|thrown| unreadable(&field, thrown))?
+            .map_err(|thrown| Fault::unreadable(&field, thrown))?
             .iter()
             .map(|entry| {
                 let pair: Array = entry.unchecked_into();
@@ -314,16 +314,6 @@ impl Reader<'_> {
                 }
             })
             .collect()
-    }
-}
-
-/// An option whose getter or Proxy trap threw: `INVALID_ARGUMENT` naming
-/// it, with the exception as `cause`.
-fn unreadable(field: &str, thrown: JsValue) -> Fault {
-    Fault::Pulse {
-        error: Error::invalid_argument(format!("{field} could not be read")),
-        job: None,
-        cause: Some(thrown),
     }
 }
 

@@ -32,6 +32,18 @@ pub enum Fault {
     Thrown(JsValue),
 }
 
+impl Fault {
+    /// `INVALID_ARGUMENT` for a value of the caller's whose getter or Proxy
+    /// trap threw while it was read, with the exception as `cause`.
+    pub fn unreadable(field: &str, thrown: JsValue) -> Self {
+        Fault::Pulse {
+            error: Error::invalid_argument(format!("{field} could not be read")),
+            job: None,
+            cause: Some(thrown),
+        }
+    }
+}
+
 impl From<Error> for Fault {
     fn from(error: Error) -> Self {
         Fault::Pulse {

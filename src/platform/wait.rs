@@ -77,11 +77,7 @@ fn aborted(signal: &SignalLike) -> Fault {
 
 /// A signal whose `aborted` or `addEventListener` throws.
 fn unreadable_signal(thrown: JsValue) -> Fault {
-    Fault::Pulse {
-        error: Error::invalid_argument("options.signal could not be read"),
-        job: None,
-        cause: Some(thrown),
-    }
+    Fault::unreadable("options.signal", thrown)
 }
 
 /// `waitForJob`: polls until the job ends, downloading a large result.
