@@ -3,7 +3,6 @@
 //! the listener is removed when the last call watching it is done.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -14,19 +13,21 @@ use wasm_bindgen::JsCast;
 
 use super::foreign::SignalLike;
 
-/// One watched signal: its listener and the calls waiting on it.
+/// One watched signal: its listener and the calls waiting on it, by key.
+/// (Vectors, not hash maps: they are short, and hashing costs wasm bytes.)
 struct Watched {
+    key: u32,
     signal: SignalLike,
     listener: Closure<dyn FnMut()>,
     fired: bool,
-    waiters: HashMap<u32, Option<Waker>>,
+    waiters: Vec<(u32, Option<Waker>)>,
 }
 
 #[derive(Default)]
 struct Registry {
-    /// Signal -> key in `watched`; weak, so a forgotten signal is not kept alive.
+    /// Signal -> its `Watched::key`; weak, so a forgotten signal is not kept alive.
     keys: Option<WeakMap>,
-    watched: HashMap<u32, Watched>,
+    watched: Vec<Watched>,
     next: u32,
 }
 
@@ -42,6 +43,10 @@ impl Registry {
     fn fresh_key(&mut self) -> u32 {
         self.next = self.next.wrapping_add(1);
         self.next
+    }
+
+    fn find(&mut self, key: u32) -> Option<&mut Watched> {
+        self.watched.iter_mut().find(|w| w.key == key)
     }
 }
 
@@ -65,8 +70,8 @@ impl Aborted {
         let waiter_key = REGISTRY.with(|r| {
             let mut r = r.borrow_mut();
             let key = r.fresh_key();
-            if let Some(watched) = r.watched.get_mut(&signal_key) {
-                watched.waiters.insert(key, None);
+            if let Some(watched) = r.find(signal_key) {
+                watched.waiters.push((key, None));
             }
             key
         });
@@ -81,7 +86,7 @@ fn shared_key(signal: &SignalLike) -> Option<u32> {
     REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
         let key = r.keys().get(signal.unchecked_ref()).as_f64()? as u32;
-        r.watched.contains_key(&key).then_some(key)
+        r.find(key).map(|w| w.key)
     })
 }
 
@@ -92,15 +97,13 @@ fn listen(signal: &SignalLike) -> Result<u32, JsValue> {
     REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
         r.keys().set(signal.unchecked_ref(), &key.into());
-        r.watched.insert(
+        r.watched.push(Watched {
             key,
-            Watched {
-                signal: signal.clone(),
-                listener,
-                fired: false,
-                waiters: HashMap::new(),
-            },
-        );
+            signal: signal.clone(),
+            listener,
+            fired: false,
+            waiters: Vec::new(),
+        });
     });
     Ok(key)
 }
@@ -108,14 +111,14 @@ fn listen(signal: &SignalLike) -> Result<u32, JsValue> {
 fn fire(signal_key: u32) {
     let wakers: Vec<Waker> = REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
-        let Some(watched) = r.watched.get_mut(&signal_key) else {
+        let Some(watched) = r.find(signal_key) else {
             return Vec::new();
         };
         watched.fired = true;
         watched
             .waiters
-            .values_mut()
-            .filter_map(Option::take)
+            .iter_mut()
+            .filter_map(|(_, w)| w.take())
             .collect()
     });
     wakers.into_iter().for_each(Waker::wake);
@@ -127,15 +130,19 @@ impl Future for Aborted {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         REGISTRY.with(|r| {
             let mut r = r.borrow_mut();
-            let Some(watched) = r.watched.get_mut(&self.signal_key) else {
+            let Some(watched) = r.find(self.signal_key) else {
                 return Poll::Pending;
             };
             if watched.fired {
                 return Poll::Ready(());
             }
-            watched
+            if let Some((_, waker)) = watched
                 .waiters
-                .insert(self.waiter_key, Some(cx.waker().clone()));
+                .iter_mut()
+                .find(|(k, _)| *k == self.waiter_key)
+            {
+                *waker = Some(cx.waker().clone());
+            }
             Poll::Pending
         })
     }
@@ -145,12 +152,13 @@ impl Drop for Aborted {
     fn drop(&mut self) {
         let unwatched = REGISTRY.with(|r| {
             let mut r = r.borrow_mut();
-            let watched = r.watched.get_mut(&self.signal_key)?;
-            watched.waiters.remove(&self.waiter_key);
-            if !watched.waiters.is_empty() {
+            let at = r.watched.iter().position(|w| w.key == self.signal_key)?;
+            let waiters = &mut r.watched[at].waiters;
+            waiters.retain(|(k, _)| *k != self.waiter_key);
+            if !waiters.is_empty() {
                 return None;
             }
-            let watched = r.watched.remove(&self.signal_key)?;
+            let watched = r.watched.swap_remove(at);
             r.keys().delete(watched.signal.unchecked_ref());
             Some(watched)
         });
