@@ -1,23 +1,66 @@
 // The baseline: a careful hand-written JS poller, as an app would write it
-// without pulse-jobs. Same schedule (exponential backoff, no jitter here),
-// same large-result download, no retries or abort handling.
-export async function plainWaitForJob(jobId, { apiKey, baseUrl, initialDelayMs = 1000, multiplier = 1.5, maxDelayMs = 15000 }) {
+// without pulse-jobs. Same options and schedule as the package (first poll at
+// once, then min(maxDelayMs, initialDelayMs × multiplier^(n−1)) jittered down
+// by up to `jitter`, at least Retry-After seconds), transient failures retried
+// up to maxRetries in a row, an AbortSignal that stops the sleep and the fetch
+// in flight, and the `{ is_url: true, url }` result downloaded with fetch +
+// json(), the key sent only to baseUrl's origin. Not here: per-request
+// timeouts, the overall deadline, download retries, redirect and size checks.
+const TRANSIENT = new Set([408, 425, 429, 500, 502, 503, 504]);
+const TERMINAL = new Set(["failed", "canceled", "cancelled", "expired"]);
+
+const aborted = (signal) => new DOMException("The wait was aborted", "AbortError", { cause: signal.reason });
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(aborted(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(aborted(signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+async function download(job, baseUrl, headers, signal) {
+  const url = new URL(job.result.url);
+  const sameOrigin = url.origin === new URL(baseUrl).origin;
+  const response = await fetch(url, { headers: sameOrigin ? headers : {}, signal });
+  if (!response.ok) throw new Error(`result download: HTTP ${response.status}`);
+  job.result = await response.json();
+  return job;
+}
+
+export async function plainWaitForJob(jobId, options = {}) {
+  const { apiKey, baseUrl = "https://api.runpulse.com", signal, onProgress } = options;
+  const { initialDelayMs = 1000, multiplier = 1.5, jitter = 0.2, maxRetries = 5 } = options;
+  const maxDelayMs = options.maxDelayMs ?? Math.max(15000, initialDelayMs);
   const headers = apiKey ? { "x-api-key": apiKey } : {};
   const url = `${baseUrl}/job/${encodeURIComponent(jobId)}`;
+  let failures = 0;
   for (let attempt = 1; ; attempt += 1) {
-    const response = await fetch(url, { headers });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const job = await response.json();
-    if (job.status === "completed") {
-      if (job.result?.is_url === true) {
-        const download = await fetch(job.result.url);
-        if (!download.ok) throw new Error(`download HTTP ${download.status}`);
-        job.result = await download.json();
-      }
-      return job;
+    let response = null;
+    try {
+      response = await fetch(url, { headers, signal, redirect: "manual" });
+    } catch (error) {
+      if (signal?.aborted || ++failures > maxRetries) throw error; // network errors are retried
     }
-    if (["failed", "canceled", "cancelled", "expired"].includes(job.status)) throw new Error(job.status);
-    const delay = Math.min(maxDelayMs, initialDelayMs * multiplier ** (attempt - 1));
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    if (response?.ok) {
+      failures = 0;
+      const job = await response.json();
+      if (job.status === "completed") return job.result?.is_url === true ? download(job, baseUrl, headers, signal) : job;
+      if (TERMINAL.has(job.status)) throw new Error(`job ${job.status}: ${job.error ?? ""}`);
+      onProgress?.(job, { attempt });
+    } else if (response) {
+      await response.body?.cancel();
+      if (!TRANSIENT.has(response.status) || ++failures > maxRetries) throw new Error(`HTTP ${response.status}`);
+    }
+    const base = Math.min(maxDelayMs, initialDelayMs * multiplier ** (attempt - 1));
+    const retryAfterMs = Number(response?.headers.get("retry-after")) * 1000 || 0;
+    await sleep(Math.max(retryAfterMs, base * (1 - jitter * Math.random())), signal);
   }
 }
