@@ -181,7 +181,7 @@ impl Api {
         max_bytes: Option<f64>,
         progress: &dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
     ) -> Result<JsValue, Interrupt> {
-        let sent = self.follow(target).await.map_err(|i| self.cleaned(i))?;
+        let mut sent = self.follow(target).await.map_err(|i| self.cleaned(i))?;
         if !is_success(sent.status) {
             let retry_after_ms = sent.header("retry-after")?.and_then(|v| retry_after_ms(&v));
             return Err(Failure::Http {
@@ -200,7 +200,11 @@ impl Api {
             ),
             progress,
         };
-        read_json(&sent, &limits).await.map_err(|i| self.cleaned(i))
+        let result = read_json(&sent, &limits)
+            .await
+            .map_err(|i| self.cleaned(i))?;
+        sent.finish();
+        Ok(result)
     }
 
     /// Sends the download and its redirects, each within `requestTimeoutMs`.

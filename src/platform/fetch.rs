@@ -64,14 +64,18 @@ pub struct Reply {
     pub body: JsString,
 }
 
-/// Aborts its request when dropped: once a caller stops waiting for an
-/// attempt (timeout, abort, deadline, or done), the connection is released.
+/// Aborts its request when dropped unfinished: once a caller stops waiting
+/// for an attempt (timeout, abort, deadline), the connection is released. A
+/// request whose body was read to the end is not aborted: that would build a
+/// `DOMException` and run the platform's abort listeners for nothing.
 #[derive(Debug)]
-struct AbortOnDrop(AbortController);
+struct AbortOnDrop(Option<AbortController>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(controller) = self.0.take() {
+            controller.abort();
+        }
     }
 }
 
@@ -81,10 +85,15 @@ pub struct Sent {
     response: ResponseLike,
     /// The HTTP status (0 for a browser's opaque redirect).
     pub status: u16,
-    _guard: AbortOnDrop,
+    guard: AbortOnDrop,
 }
 
 impl Sent {
+    /// Marks the body as read to the end: dropping no longer aborts.
+    pub fn finish(&mut self) {
+        self.guard.0 = None;
+    }
+
     /// A response header; an absent one is `None`.
     ///
     /// # Errors
@@ -153,8 +162,8 @@ impl Http {
     /// Sends `req`; resolves at the response headers.
     pub async fn send(&self, req: &Request<'_>) -> Result<Sent, Interrupt> {
         let controller = AbortController::new().map_err(network_from)?;
-        let guard = AbortOnDrop(controller);
-        let init = request_init(req, &guard.0);
+        let init = request_init(req, &controller);
+        let guard = AbortOnDrop(Some(controller));
         let promise = self
             .fetch
             .call2(&js_sys::global(), &req.url.into(), &init)
@@ -175,19 +184,21 @@ impl Http {
         Ok(Sent {
             response,
             status,
-            _guard: guard,
+            guard,
         })
     }
 
     /// One attempt read whole as text, all within `timeout_ms`.
     pub async fn text(&self, req: &Request<'_>, timeout_ms: f64) -> Result<Reply, Interrupt> {
         let attempt = async {
-            let sent = self.send(req).await?;
-            Ok(Reply {
+            let mut sent = self.send(req).await?;
+            let reply = Reply {
                 status: sent.status,
                 retry_after: sent.header("retry-after")?,
                 body: sent.text().await?,
-            })
+            };
+            sent.finish();
+            Ok(reply)
         };
         with_timeout(timeout_ms, attempt)
             .await
