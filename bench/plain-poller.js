@@ -61,6 +61,7 @@ export async function plainWaitForJob(jobId, options = {}) {
     }
     const base = Math.min(maxDelayMs, initialDelayMs * multiplier ** (attempt - 1));
     const retryAfterMs = Number(response?.headers.get("retry-after")) * 1000 || 0;
-    await sleep(Math.max(retryAfterMs, base * (1 - jitter * Math.random())), signal);
+    const delay = Math.max(retryAfterMs, base * (1 - jitter * Math.random()));
+    if (delay > 0) await sleep(delay, signal); // as the package: a zero delay sets no timer
   }
 }

@@ -2,7 +2,6 @@
 //! Rust values, runs the core, and turns the outcome back into JS once.
 
 use std::cell::RefCell;
-use std::future::Future;
 
 use js_sys::{Array, Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -30,20 +29,30 @@ pub fn set_error_class(class: Function) {
 
 /// Waits for a job; see `waitForJob` in the README.
 #[wasm_bindgen(js_name = waitForJob)]
-pub async fn wait_for_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    Defaults::default().wait_for_job(job_id, options).await
+pub fn wait_for_job_promise(job_id: JsValue, options: JsValue) -> Promise {
+    Defaults::default().start(Op::Wait, job_id, options)
 }
 
 /// Reads a job once; see `getJob` in the README.
 #[wasm_bindgen(js_name = getJob)]
-pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    Defaults::default().get_job(job_id, options).await
+pub fn get_job_promise(job_id: JsValue, options: JsValue) -> Promise {
+    Defaults::default().start(Op::Get, job_id, options)
 }
 
 /// Cancels a job; see `cancelJob` in the README.
 #[wasm_bindgen(js_name = cancelJob)]
-pub async fn cancel_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    Defaults::default().cancel_job(job_id, options).await
+pub fn cancel_job_promise(job_id: JsValue, options: JsValue) -> Promise {
+    Defaults::default().start(Op::Cancel, job_id, options)
+}
+
+/// `waitForJob` as a Rust future, for the wasm test suite.
+pub async fn wait_for_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    Defaults::default().run(Op::Wait, job_id, options).await
+}
+
+/// `getJob` as a Rust future, for the wasm test suite.
+pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    Defaults::default().run(Op::Get, job_id, options).await
 }
 
 /// Holds client options for every call it makes; per-call options override them.
@@ -74,23 +83,29 @@ impl PulseClient {
     /// `waitForJob` with this client's options.
     #[wasm_bindgen(js_name = waitForJob)]
     pub fn wait_for_job(&self, job_id: JsValue, options: JsValue) -> Promise {
-        let defaults = self.defaults.clone();
-        future_to_promise(async move { defaults.wait_for_job(job_id, options).await })
+        self.defaults.clone().start(Op::Wait, job_id, options)
     }
 
     /// `getJob` with this client's options.
     #[wasm_bindgen(js_name = getJob)]
     pub fn get_job(&self, job_id: JsValue, options: JsValue) -> Promise {
-        let defaults = self.defaults.clone();
-        future_to_promise(async move { defaults.get_job(job_id, options).await })
+        self.defaults.clone().start(Op::Get, job_id, options)
     }
 
     /// `cancelJob` with this client's options.
     #[wasm_bindgen(js_name = cancelJob)]
     pub fn cancel_job(&self, job_id: JsValue, options: JsValue) -> Promise {
-        let defaults = self.defaults.clone();
-        future_to_promise(async move { defaults.cancel_job(job_id, options).await })
+        self.defaults.clone().start(Op::Cancel, job_id, options)
     }
+}
+
+/// What a call does. Every export goes through one async function, so the
+/// wasm holds one future and one promise adapter instead of six.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Wait,
+    Get,
+    Cancel,
 }
 
 /// The options a call starts from: none for the free functions, the client's
@@ -102,57 +117,18 @@ struct Defaults {
 }
 
 impl Defaults {
-    async fn wait_for_job(self, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        self.call(
-            job_id,
-            options,
-            Scope::Wait,
-            |job_id, call, api, merged| async move {
-                let policy = merged.wait_policy()?;
-                wait::wait_for_job(&api, &job_id, policy, &call.hooks, call.signal.as_ref()).await
-            },
-        )
-        .await
-    }
-
-    async fn get_job(self, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        self.call(
-            job_id,
-            options,
-            Scope::Request,
-            |job_id, call, api, _| async move {
-                let request = async { api.get_job(&job_id).await.map(|(job, _)| job) };
-                bounded(request, call.signal.as_ref(), None).await
-            },
-        )
-        .await
-    }
-
-    async fn cancel_job(self, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        self.call(
-            job_id,
-            options,
-            Scope::Request,
-            |job_id, call, api, _| async move {
-                bounded(api.cancel_job(&job_id), call.signal.as_ref(), None).await
-            },
-        )
-        .await
+    fn start(self, op: Op, job_id: JsValue, options: JsValue) -> Promise {
+        future_to_promise(self.run(op, job_id, options))
     }
 
     /// Reads a call's job id and options, merges them over these defaults, and
     /// runs `op`; every error, validation included, rejects as a `PulseError`.
-    async fn call<Fut>(
-        &self,
-        job_id: JsValue,
-        options: JsValue,
-        scope: Scope,
-        op: impl FnOnce(String, CallOptions, Api, Options) -> Fut,
-    ) -> Result<JsValue, JsValue>
-    where
-        Fut: Future<Output = Result<JsValue, Fault>>,
-    {
+    async fn run(self, op: Op, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
+        let scope = match op {
+            Op::Wait => Scope::Wait,
+            Op::Get | Op::Cancel => Scope::Request,
+        };
         let outcome = async {
             let call = read_options(&options, scope)?;
             let merged = call.options.clone().over(&self.options);
@@ -161,7 +137,18 @@ impl Defaults {
                 endpoint: merged.endpoint()?,
                 request_timeout_ms: merged.request_timeout_ms()?,
             };
-            op(job_id.clone(), call, api, merged).await
+            let signal = call.signal.as_ref();
+            match op {
+                Op::Wait => {
+                    let policy = merged.wait_policy()?;
+                    wait::wait_for_job(&api, &job_id, policy, &call.hooks, signal).await
+                }
+                Op::Get => {
+                    let request = async { api.get_job(&job_id).await.map(|(job, _)| job) };
+                    bounded(request, signal, None).await
+                }
+                Op::Cancel => bounded(api.cancel_job(&job_id), signal, None).await,
+            }
         };
         outcome.await.map_err(|f| to_js(f, Some(&job_id)))
     }
