@@ -4,6 +4,7 @@
 // Usage: node pkg-template/assemble.js <nodejs-out> <web-out> <pkg-dir>
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { transformSync } from "esbuild";
 
 const [nodeOut, webOut, pkg] = process.argv.slice(2);
 const template = new URL(".", import.meta.url).pathname;
@@ -34,6 +35,8 @@ cjsTwin("client.js", "publicClient", "function");
 
 copyFileSync(join(nodeOut, "pulse_jobs.js"), join(pkg, "node", "pulse_jobs.cjs"));
 copyFileSync(join(nodeOut, "pulse_jobs_bg.wasm"), join(pkg, "node", "pulse_jobs_bg.wasm"));
-copyFileSync(join(webOut, "pulse_jobs.js"), join(pkg, "web", "pulse_jobs.js"));
+// Every page downloads the browser glue: minified, it is about 1 KB smaller gzipped.
+const webGlue = transformSync(read(join(webOut, "pulse_jobs.js")), { minify: true, format: "esm", target: "es2020" });
+writeFileSync(join(pkg, "web", "pulse_jobs.js"), webGlue.code);
 copyFileSync(join(webOut, "pulse_jobs_bg.wasm"), join(pkg, "web", "pulse_jobs_bg.wasm"));
 console.log(`assembled ${pkg} (pulse-jobs ${version})`);
