@@ -62,7 +62,7 @@ demo: pkg
 
 # Medians of interleaved runs against the plain-JS poller in bench/, and the package's sizes.
 bench: pkg
-	node bench/run.js --runs 11
+	node bench/run.js --pairs 5
 
 # Raw, gzip and brotli bytes of everything each entry loads; fails over SIZE_BUDGET.
 size: pkg
