@@ -1,0 +1,102 @@
+// One measurement in a fresh process, run by bench/run.js:
+//   PULSE_BENCH_API=http://127.0.0.1:PORT node bench/child.js <pulse|plain> <case>
+// Warms up on a smaller job of the same kind (the same for both), measures,
+// prints one JSON line of metrics. The mock runs in another process.
+import { plainWaitForJob } from "./plain-poller.js";
+
+const [impl, name] = process.argv.slice(2);
+const wait = { pulse: async () => (await import("../pkg/node/index.mjs")).waitForJob, plain: async () => plainWaitForJob }[impl];
+if (!wait || !process.env.PULSE_BENCH_API) throw new Error("usage: PULSE_BENCH_API=<mock api url> node bench/child.js <pulse|plain> <case>");
+const waitForJob = await wait();
+
+// The same options for both; jitter 0 so that both sleep exactly the same.
+const base = { apiKey: "bench-key", baseUrl: process.env.PULSE_BENCH_API, jitter: 0, initialDelayMs: 10, multiplier: 1 };
+let nonce = 0;
+const id = (job) => `${job}-${impl}${process.pid}n${(nonce += 1)}`;
+
+async function completed(job, options = base) {
+  const result = await waitForJob(id(job), options);
+  if (result.status !== "completed" || typeof result.result?.markdown !== "string") throw new Error(`bad result for ${job}`);
+}
+async function elapsedMs(fn) {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+const cpuMs = (since) => {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+};
+const maxRssMB = () => process.resourceUsage().maxRSS / 1024;
+const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+
+// Starts a wait, aborts it when `arm(fire)` calls fire, resolves with the µs
+// from controller.abort() to the rejection.
+function abortLatencyUs(job, options, arm) {
+  return new Promise((resolve, reject) => {
+    const controller = new AbortController();
+    let abortedAt = null;
+    const fire = () => {
+      abortedAt = performance.now();
+      controller.abort();
+    };
+    waitForJob(id(job), { ...options, signal: controller.signal, onProgress: options.onProgress && (() => arm(fire)) }).then(
+      () => reject(new Error(`${job} resolved instead of rejecting`)),
+      (error) => {
+        const us = (performance.now() - abortedAt) * 1000;
+        if (abortedAt === null || error?.name !== "AbortError") reject(error);
+        else resolve(us);
+      },
+    );
+    if (!options.onProgress) arm(fire);
+  });
+}
+async function abortMedianUs(job, options, arm) {
+  for (let i = 0; i < 5; i += 1) await abortLatencyUs(job, options, arm); // warm-up
+  const us = [];
+  for (let i = 0; i < 20; i += 1) us.push(await abortLatencyUs(job, options, arm));
+  return median(us);
+}
+
+const cases = {
+  // 1. 50 MB result by URL: time to resolved, peak RSS.
+  async large() {
+    await completed("large_200000");
+    const ms = await elapsedMs(() => completed("large_50000000"));
+    return { ms, maxRssMB: maxRssMB() };
+  },
+  // 2. 4 MB inline result: the median of 5 (one is ~25 ms, too noisy alone).
+  async inline() {
+    await completed("inline_200000");
+    const ms = [];
+    for (let i = 0; i < 5; i += 1) ms.push(await elapsedMs(() => completed("inline_4000000")));
+    return { ms: median(ms) };
+  },
+  // 3. 2,000 concurrent waits of 5 polls each, all started at once.
+  async waits() {
+    await Promise.all(Array.from({ length: 50 }, () => completed("steps_4")));
+    const cpu = process.cpuUsage();
+    const wallMs = await elapsedMs(() => Promise.all(Array.from({ length: 2000 }, () => completed("steps_4"))));
+    return { wallMs, cpuMs: cpuMs(cpu), maxRssMB: maxRssMB() };
+  },
+  // 4. One job polled 2,000 times back to back: CPU per poll.
+  async polls() {
+    const options = { ...base, initialDelayMs: 0 };
+    await completed("steps_199", options);
+    const cpu = process.cpuUsage();
+    await completed("steps_1999", options);
+    return { cpuUsPerPoll: (cpuMs(cpu) * 1000) / 2000 };
+  },
+  // 5a. Abort during the backoff sleep: 5 ms after the first poll's onProgress, 60 s sleep.
+  async abortSleep() {
+    const options = { ...base, initialDelayMs: 60000, onProgress: true };
+    return { us: await abortMedianUs("steps_100000", options, (fire) => setTimeout(fire, 5)) };
+  },
+  // 5b. Abort while the poll is in flight: the `hang` job never answers.
+  async abortFlight() {
+    return { us: await abortMedianUs("hang", base, (fire) => setTimeout(fire, 30)) };
+  },
+};
+
+if (!cases[name]) throw new Error(`unknown case ${name}; one of ${Object.keys(cases).join(", ")}`);
+console.log(JSON.stringify(await cases[name]()));
