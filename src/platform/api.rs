@@ -25,8 +25,13 @@ fn json_object(text: &JsString) -> Option<JsValue> {
 }
 
 /// A field of a value that `JSON.parse` made: plain data, so no getter runs.
+/// Primitives have no fields worth reading, and `Reflect.get` would throw on
+/// them (a thrown and caught `TypeError` on every unfinished poll).
 fn field(value: &JsValue, name: &str) -> JsValue {
-    Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED)
+    match value.is_object() {
+        true => Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED),
+        false => JsValue::UNDEFINED,
+    }
 }
 
 /// The message of an error body: the first of `error`, `message`, `detail`
