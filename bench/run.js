@@ -4,7 +4,7 @@
 // both implementations, alternating which goes first. Per line: the median of
 // each, the ratio of medians and the median of the per-pair ratios
 // (pulse ÷ plain; below 1 means pulse-jobs is faster or smaller).
-//   node bench/run.js [--pairs N]      (default 5)
+//   node bench/run.js [--pairs N] [--only large,polls]      (default: 5 pairs, every line)
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -14,6 +14,8 @@ const flag = process.argv.indexOf("--pairs");
 const pairs = flag > 0 ? Number(process.argv[flag + 1]) : 5;
 if (!Number.isInteger(pairs) || pairs < 1) throw new Error("--pairs needs a positive whole number");
 const root = fileURLToPath(new URL("..", import.meta.url));
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt > 0 ? process.argv[onlyAt + 1].split(",") : null;
 
 // case (in bench/child.js) → the metrics it reports, as table lines.
 const lines = [
@@ -30,7 +32,7 @@ const lines = [
   { case: "polls", metrics: { cpuUsPerPoll: "4. CPU per poll, 2,000 polls (µs)" } },
   { case: "abortSleep", metrics: { us: "5a. abort → rejection, sleeping (µs)" } },
   { case: "abortFlight", metrics: { us: "5b. abort → rejection, poll in flight (µs)" } },
-];
+].filter((line) => !only || only.includes(line.case));
 
 function run(args, { env, onLine } = {}) {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });

@@ -25,8 +25,18 @@ extern "C" {
     type TextDecoder;
     #[wasm_bindgen(constructor)]
     fn new() -> TextDecoder;
+    /// With `{ stream: true }`, a character split between chunks waits for the next.
     #[wasm_bindgen(method, catch)]
-    fn decode(this: &TextDecoder, bytes: &Uint8Array) -> Result<JsString, JsValue>;
+    fn decode(
+        this: &TextDecoder,
+        bytes: &Uint8Array,
+        options: &JsValue,
+    ) -> Result<JsString, JsValue>;
+
+    /// A JS string, for `concat`, which throws past the engine's longest string.
+    type Str;
+    #[wasm_bindgen(method, catch)]
+    fn concat(this: &Str, more: &JsString) -> Result<JsString, JsValue>;
 }
 
 /// Whether `fetch` follows redirects itself.
@@ -234,11 +244,13 @@ impl BodyLimits<'_> {
 }
 
 /// Reads a download's body to the end and parses it as JSON. A body stream
-/// is read chunk by chunk; a response without one (polyfills, node-fetch)
-/// through `arrayBuffer()`, bounded as a whole by the stall timeout.
+/// is decoded chunk by chunk as it arrives, so no chunk outlives its turn and
+/// the bytes are never copied into one buffer; a response without a stream
+/// (polyfills, node-fetch) is read through `arrayBuffer()`, bounded as a
+/// whole by the stall timeout.
 pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, Interrupt> {
     limits.check(limits.total.unwrap_or(0.0))?;
-    let bytes = match body_reader(&sent.response)? {
+    let text = match body_reader(&sent.response)? {
         Some(reader) => {
             let read = read_stream(&reader, limits).await;
             if read.is_err() {
@@ -248,9 +260,6 @@ pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, 
         }
         None => read_whole(&sent.response, limits).await?,
     };
-    let text = TextDecoder::new()
-        .decode(&bytes)
-        .map_err(too_large_for_engine)?;
     json_parse(&text).map_err(|e| {
         if e.is_instance_of::<js_sys::SyntaxError>() {
             fatal(Error::invalid_response("the downloaded result is not JSON"))
@@ -258,6 +267,39 @@ pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, 
             too_large_for_engine(e)
         }
     })
+}
+
+/// The text of a body, decoded piece by piece.
+struct Text {
+    decoder: TextDecoder,
+    stream: JsValue,
+    text: JsString,
+}
+
+impl Text {
+    fn new() -> Self {
+        Self {
+            decoder: TextDecoder::new(),
+            stream: object(&[("stream", true.into())]).into(),
+            text: JsString::from(""),
+        }
+    }
+
+    /// Appends `bytes`; `last` flushes a character the stream left unfinished.
+    fn push(&mut self, bytes: &Uint8Array, last: bool) -> Result<(), Interrupt> {
+        let options = if last {
+            JsValue::UNDEFINED
+        } else {
+            self.stream.clone()
+        };
+        let piece = self
+            .decoder
+            .decode(bytes, &options)
+            .map_err(too_large_for_engine)?;
+        let text: &Str = self.text.unchecked_ref();
+        self.text = text.concat(&piece).map_err(too_large_for_engine)?;
+        Ok(())
+    }
 }
 
 /// The body's stream reader, or `None` when the body is not a WHATWG stream.
@@ -282,11 +324,8 @@ fn body_reader(response: &ResponseLike) -> Result<Option<ReaderLike>, Interrupt>
 
 /// Reads every chunk into one buffer; each chunk must come within the stall
 /// timeout, and reading stops as soon as the size passes the limit.
-async fn read_stream(
-    reader: &ReaderLike,
-    limits: &BodyLimits<'_>,
-) -> Result<Uint8Array, Interrupt> {
-    let mut chunks = Vec::new();
+async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<JsString, Interrupt> {
+    let mut text = Text::new();
     let mut loaded = 0.0;
     loop {
         let read = reader.read().map_err(network_from)?;
@@ -301,7 +340,8 @@ async fn read_stream(
                 .flatten()
         };
         if field("done").is_some_and(|done| done.is_truthy()) {
-            break;
+            text.push(&Uint8Array::new_with_length(0), true)?;
+            return Ok(text.text);
         }
         let bytes = field("value")
             .as_ref()
@@ -313,17 +353,16 @@ async fn read_stream(
             })?;
         loaded += bytes.length() as f64;
         limits.check(loaded)?;
-        chunks.push(bytes);
+        text.push(&bytes, false)?;
         limits.report(loaded)?;
     }
-    concat(&chunks, loaded)
 }
 
 /// The whole body through `arrayBuffer()`, for responses without a stream.
 async fn read_whole(
     response: &ResponseLike,
     limits: &BodyLimits<'_>,
-) -> Result<Uint8Array, Interrupt> {
+) -> Result<JsString, Interrupt> {
     let pending = response.array_buffer().map_err(broken("arrayBuffer()"))?;
     let buffer = with_timeout(limits.timeout_ms, settle(pending))
         .await
@@ -333,17 +372,9 @@ async fn read_whole(
     let loaded = bytes.length() as f64;
     limits.check(loaded)?;
     limits.report(loaded)?;
-    Ok(bytes)
-}
-
-fn concat(chunks: &[Uint8Array], length: f64) -> Result<Uint8Array, Interrupt> {
-    let all = new_bytes(&length.into()).map_err(too_large_for_engine)?;
-    let mut offset = 0;
-    for chunk in chunks {
-        all.set(chunk, offset);
-        offset += chunk.length();
-    }
-    Ok(all)
+    let mut text = Text::new();
+    text.push(&bytes, true)?;
+    Ok(text.text)
 }
 
 /// `{ method, headers, signal, redirect }` for `fetch`.
