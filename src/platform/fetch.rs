@@ -3,13 +3,15 @@
 //! copied into wasm memory. The `fetch` may be the caller's, so every access
 //! to what it returns goes through [`foreign`](super::foreign).
 
+use std::pin::pin;
+
 use js_sys::{Function, JsString, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortController;
 
 use super::foreign::{chunk_bytes, new_bytes, settle, ReaderLike, ResponseLike, StreamLike};
-use super::sleep::with_timeout;
+use super::sleep::{race, with_timeout, Either, Stall};
 use super::{fatal, object, Interrupt};
 use crate::download::progress_total;
 use crate::error::Error;
@@ -327,23 +329,27 @@ fn body_reader(response: &ResponseLike) -> Result<Option<ReaderLike>, Interrupt>
 async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<JsString, Interrupt> {
     let mut text = Text::new();
     let mut loaded = 0.0;
+    let stall = Stall::new(limits.timeout_ms);
+    let mut stalled = pin!(stall.expired());
+    let (done, value) = (JsValue::from("done"), JsValue::from("value"));
     loop {
         let read = reader.read().map_err(network_from)?;
-        let chunk = with_timeout(limits.timeout_ms, settle(read))
-            .await
-            .ok_or(Failure::TimedOut(limits.timeout_ms))?
-            .map_err(network_from)?;
-        let field = |name: &str| {
+        let chunk = match race(settle(read), stalled.as_mut()).await {
+            Either::Left(chunk) => chunk.map_err(network_from)?,
+            Either::Right(()) => return Err(Failure::TimedOut(limits.timeout_ms).into()),
+        };
+        stall.progress();
+        let field = |name: &JsValue| {
             chunk
                 .is_object()
-                .then(|| Reflect::get(&chunk, &name.into()).ok())
+                .then(|| Reflect::get(&chunk, name).ok())
                 .flatten()
         };
-        if field("done").is_some_and(|done| done.is_truthy()) {
+        if field(&done).is_some_and(|done| done.is_truthy()) {
             text.push(&Uint8Array::new_with_length(0), true)?;
             return Ok(text.text);
         }
-        let bytes = field("value")
+        let bytes = field(&value)
             .as_ref()
             .and_then(chunk_bytes)
             .ok_or_else(|| {
