@@ -132,11 +132,11 @@ impl Defaults {
         let outcome = async {
             let call = read_options(&options, scope)?;
             let merged = call.options.clone().over(&self.options);
-            let api = Api {
-                http: Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
-                endpoint: merged.endpoint()?,
-                request_timeout_ms: merged.request_timeout_ms()?,
-            };
+            let api = Api::new(
+                Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
+                merged.endpoint()?,
+                merged.request_timeout_ms()?,
+            );
             let signal = call.signal.as_ref();
             match op {
                 Op::Wait => {

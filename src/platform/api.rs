@@ -6,16 +6,19 @@
 use js_sys::{Array, JsString, Reflect};
 use wasm_bindgen::JsValue;
 
-use super::fetch::{json_parse, read_json, BodyLimits, Http, Redirects, Reply, Request, Sent};
+use super::fetch::{
+    headers_object, json_parse, read_json, BodyLimits, Http, Method, Redirects, Reply, Request,
+    Sent,
+};
 use super::foreign::resolve_url;
-use super::{fatal, object, retry_after_ms, Interrupt};
+use super::{fatal, names, object, retry_after_ms, Interrupt};
 use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::error::Error;
 use crate::options::Endpoint;
 use crate::poll::{Failure, Polled};
 use crate::server_text::{clean, ErrorDetail, Issue};
 use crate::status::{is_success, reported, JobStatus};
-use crate::url::ResultUrl;
+use crate::url::{BaseUrl, ResultUrl};
 
 /// A parsed JSON object (not an array), or `None`.
 fn json_object(text: &JsString) -> Option<JsValue> {
@@ -27,9 +30,9 @@ fn json_object(text: &JsString) -> Option<JsValue> {
 /// A field of a value that `JSON.parse` made: plain data, so no getter runs.
 /// Primitives have no fields worth reading, and `Reflect.get` would throw on
 /// them (a thrown and caught `TypeError` on every unfinished poll).
-fn field(value: &JsValue, name: &str) -> JsValue {
+fn field(value: &JsValue, name: &JsValue) -> JsValue {
     match value.is_object() {
-        true => Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED),
+        true => Reflect::get(value, name).unwrap_or(JsValue::UNDEFINED),
         false => JsValue::UNDEFINED,
     }
 }
@@ -39,7 +42,7 @@ fn field(value: &JsValue, name: &str) -> JsValue {
 fn error_detail(body: &JsValue) -> Option<ErrorDetail> {
     ["error", "message", "detail"]
         .iter()
-        .find_map(|name| detail_of(&field(body, name)))
+        .find_map(|name| detail_of(&field(body, &(*name).into())))
 }
 
 /// A string; an object with a string `message`; or FastAPI's list of `{ loc, msg }`.
@@ -54,12 +57,14 @@ fn detail_of(value: &JsValue) -> Option<ErrorDetail> {
             .collect();
         return (!issues.is_empty()).then_some(ErrorDetail::Validation(issues));
     }
-    field(value, "message").as_string().map(ErrorDetail::Text)
+    field(value, &"message".into())
+        .as_string()
+        .map(ErrorDetail::Text)
 }
 
 fn issue(item: &JsValue) -> Option<Issue> {
-    let msg = field(item, "msg").as_string()?;
-    let loc = field(item, "loc");
+    let msg = field(item, &"msg".into()).as_string()?;
+    let loc = field(item, &"loc".into());
     let loc = match Array::is_array(&loc) {
         true => Array::from(&loc)
             .iter()
@@ -80,15 +85,29 @@ fn loc_part(part: &JsValue) -> Option<String> {
 /// One API endpoint with its credentials and per-attempt time limit.
 #[derive(Debug, Clone)]
 pub struct Api {
-    /// The `fetch` in use.
-    pub http: Http,
-    /// Base URL and headers.
-    pub endpoint: Endpoint,
-    /// `requestTimeoutMs`.
-    pub request_timeout_ms: f64,
+    http: Http,
+    endpoint: Endpoint,
+    /// `endpoint.headers` as the JS object `fetch` takes.
+    headers: JsValue,
+    request_timeout_ms: f64,
 }
 
 impl Api {
+    /// The API at `endpoint`, through `http`, each attempt within `request_timeout_ms`.
+    pub fn new(http: Http, endpoint: Endpoint, request_timeout_ms: f64) -> Self {
+        Self {
+            headers: headers_object(&endpoint.headers),
+            http,
+            endpoint,
+            request_timeout_ms,
+        }
+    }
+
+    /// Where this API is.
+    pub fn base(&self) -> &BaseUrl {
+        &self.endpoint.base
+    }
+
     /// Server (or platform) text made fit for a message: the key and every
     /// header value redacted, escapes stripped, length bounded.
     fn clean(&self, text: &str) -> String {
@@ -105,16 +124,12 @@ impl Api {
         }
     }
 
-    async fn call(
-        &self,
-        method: &'static str,
-        job_id: &str,
-    ) -> Result<(Reply, Option<f64>), Interrupt> {
+    async fn call(&self, method: Method, job_id: &str) -> Result<(Reply, Option<f64>), Interrupt> {
         let url = self.endpoint.base.job_url(job_id);
         let req = Request {
             method,
             url: &url,
-            headers: &self.endpoint.headers,
+            headers: Some(&self.headers),
             redirects: Redirects::Follow,
         };
         let reply = self
@@ -140,22 +155,27 @@ impl Api {
     /// `GET /job/{id}`: the job as sent (`cancelled` reported as `canceled`)
     /// and what the wait needs to know of it.
     pub async fn get_job(&self, job_id: &str) -> Result<(JsValue, Polled), Interrupt> {
-        let (reply, retry_after_ms) = self.call("GET", job_id).await?;
+        let (reply, retry_after_ms) = self.call(Method::Get, job_id).await?;
         let invalid =
             |what: &str| fatal(Error::invalid_response(format!("the API's answer {what}")));
         let job = json_object(&reply.body).ok_or_else(|| invalid("is not a JSON object"))?;
-        let status = field(&job, "status")
-            .as_string()
-            .ok_or_else(|| invalid("has no string status"))?;
+        let (status, error, pointer) = names::with(|n| {
+            let result = field(&job, &n.result);
+            let pointer = (field(&result, &n.is_url).as_bool() == Some(true))
+                .then(|| field(&result, &n.url).as_string());
+            (
+                field(&job, &n.status).as_string(),
+                field(&job, &n.error).as_string(),
+                pointer,
+            )
+        });
+        let status = status.ok_or_else(|| invalid("has no string status"))?;
         if reported(&status) != status {
             let _ = Reflect::set(&job, &"status".into(), &reported(&status).into());
         }
-        let result = field(&job, "result");
-        let pointer = (field(&result, "is_url").as_bool() == Some(true))
-            .then(|| field(&result, "url").as_string());
         let polled = Polled {
             status: JobStatus::parse(&status),
-            error: field(&job, "error").as_string().map(|e| self.clean(&e)),
+            error: error.map(|e| self.clean(&e)),
             pointer,
             retry_after_ms,
         };
@@ -165,7 +185,7 @@ impl Api {
     /// `DELETE /job/{id}`: the API's `{ job_id, message }`; an empty 2xx
     /// answer (204 No Content) is filled in from what is known.
     pub async fn cancel_job(&self, job_id: &str) -> Result<JsValue, Interrupt> {
-        let (reply, _) = self.call("DELETE", job_id).await?;
+        let (reply, _) = self.call(Method::Delete, job_id).await?;
         if reply.body.length() == 0 {
             let message = "cancellation accepted (the API answered without a body)";
             return Ok(object(&[("job_id", job_id.into()), ("message", message.into())]).into());
@@ -248,12 +268,9 @@ impl Api {
         redirects: Redirects,
     ) -> Result<Sent, Interrupt> {
         let req = Request {
-            method: "GET",
+            method: Method::Get,
             url: &target.url,
-            headers: match target.same_origin {
-                true => &self.endpoint.headers,
-                false => &[],
-            },
+            headers: target.same_origin.then_some(&self.headers),
             redirects,
         };
         super::sleep::with_timeout(self.request_timeout_ms, self.http.send(&req))

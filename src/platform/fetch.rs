@@ -12,7 +12,7 @@ use web_sys::AbortController;
 
 use super::foreign::{chunk_bytes, new_bytes, settle, ReaderLike, ResponseLike, StreamLike};
 use super::sleep::{race, with_timeout, Either, Stall};
-use super::{fatal, object, Interrupt};
+use super::{fatal, names, object, Interrupt};
 use crate::download::progress_total;
 use crate::error::Error;
 use crate::poll::Failure;
@@ -51,18 +51,38 @@ pub enum Redirects {
     Manual,
 }
 
+/// `GET` or `DELETE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Read.
+    Get,
+    /// Cancel.
+    Delete,
+}
+
 /// A request: method, URL and the headers that go with it.
 #[derive(Debug)]
 pub struct Request<'a> {
     /// `GET` or `DELETE`.
-    pub method: &'static str,
+    pub method: Method,
     /// The absolute URL.
     pub url: &'a str,
-    /// Headers to send; empty for another origin.
-    pub headers: &'a [(String, String)],
-    /// Requests that carry credentials never follow: `fetch` would resend
-    /// `x-api-key` to wherever a redirect points.
+    /// The headers as a JS object ([`headers_object`]); `None` for another
+    /// origin. Requests that carry them never follow redirects: `fetch`
+    /// would resend `x-api-key` to wherever a redirect points.
+    pub headers: Option<&'a JsValue>,
+    /// Whether `fetch` follows redirects (when no headers ride along).
     pub redirects: Redirects,
+}
+
+/// The headers of every API request of a call, as the JS object `fetch`
+/// takes, built once per call rather than once per request.
+pub fn headers_object(headers: &[(String, String)]) -> JsValue {
+    let pairs: Vec<(&str, JsValue)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.into()))
+        .collect();
+    object(&pairs).into()
 }
 
 /// A whole answer read as text.
@@ -385,18 +405,22 @@ async fn read_whole(
 
 /// `{ method, headers, signal, redirect }` for `fetch`.
 fn request_init(req: &Request<'_>, controller: &AbortController) -> Object {
-    let headers: Vec<(&str, JsValue)> = req
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.into()))
-        .collect();
-    let manual = req.redirects == Redirects::Manual || !req.headers.is_empty();
-    object(&[
-        ("method", req.method.into()),
-        ("headers", object(&headers).into()),
-        ("signal", controller.signal().into()),
-        ("redirect", if manual { "manual" } else { "follow" }.into()),
-    ])
+    let init = Object::new();
+    let manual = req.redirects == Redirects::Manual || req.headers.is_some();
+    names::with(|n| {
+        let method = match req.method {
+            Method::Get => &n.get,
+            Method::Delete => &n.delete,
+        };
+        let _ = Reflect::set(&init, &n.method, method);
+        if let Some(headers) = req.headers {
+            let _ = Reflect::set(&init, &n.headers, headers);
+        }
+        let _ = Reflect::set(&init, &n.signal, &controller.signal());
+        let redirect = if manual { &n.manual } else { &n.follow };
+        let _ = Reflect::set(&init, &n.redirect, redirect);
+    });
+    init
 }
 
 /// A response that threw when read: not a network failure, and not retried.

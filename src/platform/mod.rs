@@ -5,6 +5,7 @@ pub mod abort;
 pub mod api;
 pub mod fetch;
 pub mod foreign;
+pub mod names;
 pub mod sleep;
 pub mod wait;
 

@@ -89,7 +89,7 @@ pub async fn wait_for_job(
     signal: Option<&SignalLike>,
 ) -> Result<JsValue, Fault> {
     let started_ms = now_ms();
-    let (waiter, first) = Waiter::new(job_id, policy, api.endpoint.base.clone(), started_ms);
+    let (waiter, first) = Waiter::new(job_id, policy, api.base().clone(), started_ms);
     let deadline = waiter
         .deadline_ms()
         .map(|at| (at - started_ms, waiter.timeout_error()));
