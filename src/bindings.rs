@@ -15,6 +15,7 @@ use crate::platform::fetch::Http;
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::wait::{self, bounded, Hooks};
 use crate::platform::{object, Fault};
+use crate::text::cat;
 
 thread_local! {
     static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
@@ -233,7 +234,7 @@ struct Reader<'a>(&'a JsValue);
 impl Reader<'_> {
     fn get(&self, name: &str) -> Result<Option<JsValue>, Fault> {
         let value = Reflect::get(self.0, &name.into())
-            .map_err(|thrown| Fault::unreadable(&format!("options.{name}"), thrown))?;
+            .map_err(|thrown| Fault::unreadable(&cat(&["options.", name]), thrown))?;
         Ok((!value.is_undefined() && !value.is_null()).then_some(value))
     }
 
@@ -285,7 +286,7 @@ impl Reader<'_> {
         let Some(value) = self.get(name)? else {
             return Ok(Vec::new());
         };
-        let field = format!("options.{name}");
+        let field = cat(&["options.", name]);
         let array = is_array(&value).map_err(|thrown| Fault::unreadable(&field, thrown))?;
         if !value.is_object() || array {
             return Err(wrong_type(name, expected).into());

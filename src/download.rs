@@ -1,6 +1,8 @@
 //! Rules of a large-result download that do not depend on the network:
 //! which redirects are followed, and what the body's length headers say.
 
+use crate::text::{cat, decimal};
+
 use crate::error::Error;
 use crate::url::{result_url, BaseUrl, ResultUrl};
 
@@ -28,7 +30,13 @@ pub fn redirect_hop(
 ) -> Result<ResultUrl, Error> {
     let refuse = |why: &str| {
         Error::download_failed(
-            format!("the result download was redirected (HTTP {status}) {why}; not followed"),
+            cat(&[
+                "the result download was redirected (HTTP ",
+                &decimal(status.into()),
+                ") ",
+                why,
+                "; not followed",
+            ]),
             Some(status),
             false,
         )

@@ -4,6 +4,8 @@
 //! Messages never contain the API key, header values or result URLs (presigned
 //! URLs carry signatures), so an error can be logged as it is.
 
+use crate::text::{cat, decimal};
+
 use std::fmt;
 
 /// The `ErrorCode` union of the TypeScript API, one variant per code.
@@ -83,20 +85,26 @@ impl Error {
     /// The job reported `failed`; `reason` is the job's own `error` text.
     pub fn job_failed(job_id: &str, reason: Option<&str>) -> Self {
         let message = match reason {
-            Some(reason) => format!("job {job_id} failed: {reason}"),
-            None => format!("job {job_id} failed"),
+            Some(reason) => cat(&["job ", job_id, " failed: ", reason]),
+            None => cat(&["job ", job_id, " failed"]),
         };
         Self::new(ErrorCode::JobFailed, message)
     }
 
     /// The job reported `canceled` or `cancelled`.
     pub fn job_canceled(job_id: &str) -> Self {
-        Self::new(ErrorCode::JobCanceled, format!("job {job_id} was canceled"))
+        Self::new(
+            ErrorCode::JobCanceled,
+            cat(&["job ", job_id, " was canceled"]),
+        )
     }
 
     /// The job reported `expired`.
     pub fn job_expired(job_id: &str) -> Self {
-        Self::new(ErrorCode::JobExpired, format!("job {job_id} has expired"))
+        Self::new(
+            ErrorCode::JobExpired,
+            cat(&["job ", job_id, " has expired"]),
+        )
     }
 
     /// The whole wait ran past `timeoutMs`.
@@ -105,10 +113,13 @@ impl Error {
             retryable: true,
             ..Self::new(
                 ErrorCode::Timeout,
-                format!(
-                    "job {job_id} did not finish within {} ms",
-                    whole(timeout_ms)
-                ),
+                cat(&[
+                    "job ",
+                    job_id,
+                    " did not finish within ",
+                    &decimal(whole(timeout_ms)),
+                    " ms",
+                ]),
             )
         }
     }
@@ -120,9 +131,10 @@ impl Error {
 
     /// A non-2xx answer from the API; `detail` is the body's own message.
     pub fn http(status: u16, detail: Option<&str>, retryable: bool) -> Self {
+        let code = decimal(status.into());
         let message = match detail {
-            Some(detail) => format!("the Pulse API answered HTTP {status}: {detail}"),
-            None => format!("the Pulse API answered HTTP {status}"),
+            Some(detail) => cat(&["the Pulse API answered HTTP ", &code, ": ", detail]),
+            None => cat(&["the Pulse API answered HTTP ", &code]),
         };
         Self {
             http_status: Some(status),
@@ -148,10 +160,11 @@ impl Error {
     pub fn result_too_large(limit: f64) -> Self {
         Self::new(
             ErrorCode::ResultTooLarge,
-            format!(
-                "the result is larger than maxResultBytes ({} bytes)",
-                whole(limit)
-            ),
+            cat(&[
+                "the result is larger than maxResultBytes (",
+                &decimal(whole(limit)),
+                " bytes)",
+            ]),
         )
     }
 

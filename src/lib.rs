@@ -8,6 +8,7 @@ pub mod options;
 pub mod poll;
 pub mod server_text;
 pub mod status;
+pub(crate) mod text;
 pub mod url;
 
 #[cfg(target_arch = "wasm32")]

@@ -2,6 +2,8 @@
 //! them into policies. Type checks of JS values happen in `bindings`; the
 //! rules on values live here. No message ever shows the key or a header value.
 
+use crate::text::cat;
+
 use crate::backoff::Backoff;
 use crate::error::Error;
 use crate::url::BaseUrl;
@@ -72,7 +74,7 @@ pub struct WaitPolicy {
 
 /// The error for a value of the wrong JS type.
 pub fn wrong_type(field: &str, expected: &str) -> Error {
-    Error::invalid_argument(format!("options.{field} must be {expected}"))
+    Error::invalid_argument(cat(&["options.", field, " must be ", expected]))
 }
 
 impl Options {
@@ -106,9 +108,11 @@ impl Options {
                 ));
             }
             if !is_field_value(value) {
-                return Err(Error::invalid_argument(format!(
-                    "options.headers[\"{name}\"] must be a valid HTTP header value (no control characters, nothing above U+00FF)"
-                )));
+                return Err(Error::invalid_argument(cat(&[
+                    "options.headers[\"",
+                    name,
+                    "\"] must be a valid HTTP header value (no control characters, nothing above U+00FF)",
+                ])));
             }
             let replaced_by_key = self.api_key.is_some() && name.eq_ignore_ascii_case("x-api-key");
             if !replaced_by_key {
@@ -209,9 +213,12 @@ fn require(ok: bool, field: &str, rule: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid_argument(format!(
-            "options.{field} must be {rule}"
-        )))
+        Err(Error::invalid_argument(cat(&[
+            "options.",
+            field,
+            " must be ",
+            rule,
+        ])))
     }
 }
 
@@ -234,7 +241,7 @@ pub fn validate_job_id(job_id: &str) -> Result<(), Error> {
         None
     };
     match problem {
-        Some(problem) => Err(Error::invalid_argument(format!("jobId {problem}"))),
+        Some(problem) => Err(Error::invalid_argument(cat(&["jobId ", problem]))),
         None => Ok(()),
     }
 }

@@ -3,6 +3,8 @@
 //! only carries steps out, so every rule of the README's "Behaviour" section
 //! is tested here without a clock, a network or JS.
 
+use crate::text::{cat, decimal};
+
 use crate::error::{whole, Error};
 use crate::options::WaitPolicy;
 use crate::status::{is_expired_url, is_transient_http, JobStatus};
@@ -49,10 +51,11 @@ impl Failure {
     pub fn into_error(self) -> Error {
         match self {
             Failure::Network(reason) => Error::network(reason),
-            Failure::TimedOut(ms) => Error::network(format!(
-                "no answer within requestTimeoutMs ({} ms)",
-                whole(ms)
-            )),
+            Failure::TimedOut(ms) => Error::network(cat(&[
+                "no answer within requestTimeoutMs (",
+                &decimal(whole(ms)),
+                " ms)",
+            ])),
             Failure::Http { status, detail, .. } => {
                 Error::http(status, detail.as_deref(), is_transient_http(status))
             }
@@ -226,9 +229,11 @@ impl Waiter {
         let same_as_last = self.last_url.as_ref().is_some_and(|last| last.url == url);
         if let (Some(status), true) = (self.expired_with, same_as_last) {
             return Step::Fail(Error::download_failed(
-                format!(
-                    "the result URL answered HTTP {status} and polling the job gave no new one"
-                ),
+                cat(&[
+                    "the result URL answered HTTP ",
+                    &decimal(status.into()),
+                    " and polling the job gave no new one",
+                ]),
                 Some(status),
                 false,
             ));
@@ -272,7 +277,11 @@ impl Waiter {
             Failure::Http { status, .. } if is_expired_url(status) => {
                 if self.expired_with.is_some() {
                     return Step::Fail(Error::download_failed(
-                        format!("the result URL answered HTTP {status} again after a fresh one was fetched"),
+                        cat(&[
+                            "the result URL answered HTTP ",
+                            &decimal(status.into()),
+                            " again after a fresh one was fetched",
+                        ]),
                         Some(status),
                         false,
                     ));
@@ -285,7 +294,10 @@ impl Waiter {
                 retry_after_ms,
                 ..
             } => {
-                let message = format!("the result download answered HTTP {status}");
+                let message = cat(&[
+                    "the result download answered HTTP ",
+                    &decimal(status.into()),
+                ]);
                 if !is_transient_http(status) {
                     return Step::Fail(Error::download_failed(message, Some(status), false));
                 }
@@ -298,15 +310,16 @@ impl Waiter {
                 )
             }
             Failure::Network(reason) => (
-                Error::download_failed(format!("the result download failed: {reason}"), None, true),
+                Error::download_failed(cat(&["the result download failed: ", &reason]), None, true),
                 None,
             ),
             Failure::TimedOut(ms) => (
                 Error::download_failed(
-                    format!(
-                        "the result download made no progress within requestTimeoutMs ({} ms)",
-                        whole(ms)
-                    ),
+                    cat(&[
+                        "the result download made no progress within requestTimeoutMs (",
+                        &decimal(whole(ms)),
+                        " ms)",
+                    ]),
                     None,
                     true,
                 ),

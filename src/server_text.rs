@@ -3,6 +3,8 @@
 //! characters removed, and its length bounded. A message may then be logged
 //! as it is.
 
+use crate::text::cat;
+
 /// Longest server text kept in a message, in characters.
 pub const MAX_CHARS: usize = 500;
 /// What a secret is replaced with.
@@ -38,7 +40,7 @@ impl ErrorDetail {
                 .iter()
                 .map(|issue| match issue.loc.is_empty() {
                     true => issue.msg.clone(),
-                    false => format!("{}: {}", issue.loc.join("."), issue.msg),
+                    false => cat(&[&issue.loc.join("."), ": ", &issue.msg]),
                 })
                 .collect::<Vec<_>>()
                 .join("; "),
@@ -54,11 +56,36 @@ pub fn clean<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> Stri
     let mut text = strip_controls(text);
     for secret in secrets {
         if secret.chars().count() >= MIN_SECRET_CHARS {
-            text = text.replace(secret, REDACTED);
+            text = replace_all(&text, secret, REDACTED);
         }
     }
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     truncate(&collapsed, MAX_CHARS)
+}
+
+/// `text.replace(needle, with)` for a non-empty `needle`, by bytes: a match
+/// of a whole UTF-8 string starts and ends on character boundaries, so the
+/// cuts are always valid. (`str::replace` runs core's substring searcher,
+/// whose panic paths bring `core::fmt` into the wasm.)
+fn replace_all(text: &str, needle: &str, with: &str) -> String {
+    let (hay, pat) = (text.as_bytes(), needle.as_bytes());
+    if pat.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut at) = (0, 0);
+    while at + pat.len() <= hay.len() {
+        if hay[at..].starts_with(pat) {
+            out.push_str(text.get(copied..at).unwrap_or_default());
+            out.push_str(with);
+            at += pat.len();
+            copied = at;
+        } else {
+            at += 1;
+        }
+    }
+    out.push_str(text.get(copied..).unwrap_or_default());
+    out
 }
 
 /// Removes ANSI escape sequences (CSI `ESC [ ... final`, OSC `ESC ] ... BEL`
@@ -96,7 +123,7 @@ fn strip_controls(text: &str) -> String {
 
 fn truncate(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+        Some((cut, _)) => cat(&[text.get(..cut).unwrap_or(text), "…"]),
         None => text.to_string(),
     }
 }

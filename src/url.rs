@@ -5,6 +5,8 @@
 //! (credentials, backslashes, white space, non-ASCII hosts) is not an origin
 //! it will call "same", so a misreading can only withhold the key, never leak it.
 
+use crate::text::cat;
+
 use crate::error::Error;
 
 /// Scheme, host and port: what the browser compares for same-origin.
@@ -30,14 +32,18 @@ fn parse_http_url(text: &str) -> Option<HttpUrl> {
     {
         return None;
     }
-    let (scheme, rest) = text.split_once("://")?;
+    // The first `:` ends the scheme: "http" and "https" hold none, so this
+    // accepts exactly what `split_once("://")` did, without the substring
+    // searcher (whose panic paths bring `core::fmt` into the wasm).
+    let (scheme, rest) = text.split_once(':')?;
+    let rest = rest.strip_prefix("//")?;
     let https = match scheme.to_ascii_lowercase().as_str() {
         "https" => true,
         "http" => false,
         _ => return None,
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
+    let (authority, after) = rest.split_at_checked(authority_end)?;
     if authority.contains('@') || !authority.is_ascii() {
         return None;
     }
@@ -47,7 +53,6 @@ fn parse_http_url(text: &str) -> Option<HttpUrl> {
         None if https => 443,
         None => 80,
     };
-    let after = &rest[authority_end..];
     Some(HttpUrl {
         origin: Origin {
             https,
@@ -62,12 +67,12 @@ fn parse_http_url(text: &str) -> Option<HttpUrl> {
 fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
     let (host, port) = if authority.starts_with('[') {
         let close = authority.find(']')?;
-        let after = &authority[close + 1..];
+        let (host, after) = authority.split_at_checked(close + 1)?;
         let port = match after {
             "" => None,
             _ => Some(after.strip_prefix(':')?),
         };
-        (&authority[..=close], port)
+        (host, port)
     } else {
         match authority.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -111,7 +116,7 @@ impl BaseUrl {
 
     /// `{baseUrl}/job/{jobId}`, the id encoded as one path segment.
     pub fn job_url(&self, job_id: &str) -> String {
-        format!("{}/job/{}", self.text, encode_segment(job_id))
+        cat(&[&self.text, "/job/", &encode_segment(job_id)])
     }
 
     /// The origin credentials may be sent to.
@@ -163,7 +168,10 @@ pub fn encode_segment(segment: &str) -> String {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xF)]));
         }
     }
     out

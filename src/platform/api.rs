@@ -18,6 +18,7 @@ use crate::options::Endpoint;
 use crate::poll::{Failure, Polled};
 use crate::server_text::{clean, ErrorDetail, Issue};
 use crate::status::{is_success, reported, JobStatus};
+use crate::text::{cat, signed_decimal};
 use crate::url::{BaseUrl, ResultUrl};
 
 /// A parsed JSON object (not an array), or `None`.
@@ -79,7 +80,7 @@ fn issue(item: &JsValue) -> Option<Issue> {
 /// float formatter, which would cost the wasm 15 KB).
 fn loc_part(part: &JsValue) -> Option<String> {
     part.as_string()
-        .or_else(|| part.as_f64().map(|n| (n as i64).to_string()))
+        .or_else(|| part.as_f64().map(|n| signed_decimal(n as i64)))
 }
 
 /// One API endpoint with its credentials and per-attempt time limit.
@@ -157,7 +158,7 @@ impl Api {
     pub async fn get_job(&self, job_id: &str) -> Result<(JsValue, Polled), Interrupt> {
         let (reply, retry_after_ms) = self.call(Method::Get, job_id).await?;
         let invalid =
-            |what: &str| fatal(Error::invalid_response(format!("the API's answer {what}")));
+            |what: &str| fatal(Error::invalid_response(cat(&["the API's answer ", what])));
         let job = json_object(&reply.body).ok_or_else(|| invalid("is not a JSON object"))?;
         let (status, error, pointer) = names::with(|n| {
             let result = field(&job, &n.result);

@@ -17,6 +17,7 @@ use crate::download::progress_total;
 use crate::error::Error;
 use crate::poll::Failure;
 use crate::status::http_status;
+use crate::text::cat;
 
 #[wasm_bindgen]
 extern "C" {
@@ -427,9 +428,11 @@ fn request_init(req: &Request<'_>, controller: &AbortController) -> Object {
 fn broken(what: &'static str) -> impl Fn(JsValue) -> Interrupt {
     move |exception| {
         Interrupt::Failed(
-            Failure::Fatal(Error::invalid_response(format!(
-                "the response's {what} could not be read"
-            ))),
+            Failure::Fatal(Error::invalid_response(cat(&[
+                "the response's ",
+                what,
+                " could not be read",
+            ]))),
             Some(exception),
         )
     }

@@ -15,6 +15,7 @@ use wasm_bindgen::JsValue;
 use crate::backoff::parse_retry_after;
 use crate::error::Error;
 use crate::poll::Failure;
+use crate::text::cat;
 
 /// Why a call ended without a value.
 #[derive(Debug)]
@@ -38,7 +39,7 @@ impl Fault {
     /// trap threw while it was read, with the exception as `cause`.
     pub fn unreadable(field: &str, thrown: JsValue) -> Self {
         Fault::Pulse {
-            error: Error::invalid_argument(format!("{field} could not be read")),
+            error: Error::invalid_argument(cat(&[field, " could not be read"])),
             job: None,
             cause: Some(thrown),
         }
