@@ -292,35 +292,82 @@ pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, 
     })
 }
 
-/// The text of a body, decoded piece by piece.
+/// The text of a body. When its length is announced, chunks are copied into
+/// one buffer of that size as they arrive and decoded once at the end: no
+/// chunk outlives its turn and the text is one flat string. Otherwise (an
+/// encoded or chunked body, or more bytes than announced) each chunk is
+/// decoded as it arrives and the pieces are joined.
 struct Text {
     decoder: TextDecoder,
     stream: JsValue,
     text: JsString,
+    /// The announced length's buffer and how much of it is filled.
+    buffer: Option<(Uint8Array, u32)>,
 }
 
+/// The longest announced body that gets one buffer up front: past V8's
+/// longest string (2^29 - 24 one-byte characters) the text could not be
+/// held anyway, and a false `Content-Length` must not reserve gigabytes.
+const MAX_BUFFERED_BYTES: f64 = 536_870_888.0;
+
 impl Text {
-    fn new() -> Self {
-        Self {
+    fn new(announced: Option<f64>) -> Result<Self, Interrupt> {
+        let buffer = match announced {
+            Some(length) if length > 0.0 && length <= MAX_BUFFERED_BYTES => {
+                Some((new_bytes(&length.into()).map_err(too_large_for_engine)?, 0))
+            }
+            _ => None,
+        };
+        Ok(Self {
             decoder: TextDecoder::new(),
             stream: object(&[("stream", true.into())]).into(),
             text: JsString::from(""),
-        }
+            buffer,
+        })
     }
 
-    /// Appends `bytes`; `last` flushes a character the stream left unfinished.
-    fn push(&mut self, bytes: &Uint8Array, last: bool) -> Result<(), Interrupt> {
-        let options = if last {
-            JsValue::UNDEFINED
-        } else {
-            self.stream.clone()
+    /// Adds a chunk.
+    fn push(&mut self, bytes: &Uint8Array) -> Result<(), Interrupt> {
+        if let Some((buffer, filled)) = &mut self.buffer {
+            if buffer.length() - *filled >= bytes.length() {
+                buffer.set(bytes, *filled);
+                *filled += bytes.length();
+                return Ok(());
+            }
+            // More than announced: decode what came so far and go on piece by piece.
+            let so_far = buffer.subarray(0, *filled);
+            self.buffer = None;
+            self.decode(&so_far, false)?;
+        }
+        self.decode(bytes, false)
+    }
+
+    /// The whole text, with a character the stream left unfinished flushed.
+    fn finish(mut self) -> Result<JsString, Interrupt> {
+        let rest = match self.buffer.take() {
+            Some((buffer, filled)) => buffer.subarray(0, filled),
+            None => Uint8Array::new_with_length(0),
+        };
+        self.decode(&rest, true)?;
+        Ok(self.text)
+    }
+
+    fn decode(&mut self, bytes: &Uint8Array, last: bool) -> Result<(), Interrupt> {
+        let options = match last {
+            true => JsValue::UNDEFINED,
+            false => self.stream.clone(),
         };
         let piece = self
             .decoder
             .decode(bytes, &options)
             .map_err(too_large_for_engine)?;
-        let text: &Str = self.text.unchecked_ref();
-        self.text = text.concat(&piece).map_err(too_large_for_engine)?;
+        self.text = match self.text.length() {
+            0 => piece,
+            _ => {
+                let text: &Str = self.text.unchecked_ref();
+                text.concat(&piece).map_err(too_large_for_engine)?
+            }
+        };
         Ok(())
     }
 }
@@ -345,10 +392,10 @@ fn body_reader(response: &ResponseLike) -> Result<Option<ReaderLike>, Interrupt>
     Ok(Some(reader))
 }
 
-/// Reads every chunk into one buffer; each chunk must come within the stall
+/// Reads every chunk into the text; each chunk must come within the stall
 /// timeout, and reading stops as soon as the size passes the limit.
 async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<JsString, Interrupt> {
-    let mut text = Text::new();
+    let mut text = Text::new(limits.total)?;
     let mut loaded = 0.0;
     let stall = Stall::new(limits.timeout_ms);
     let mut stalled = pin!(stall.expired());
@@ -367,8 +414,7 @@ async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<JsS
                 .flatten()
         };
         if field(&done).is_some_and(|done| done.is_truthy()) {
-            text.push(&Uint8Array::new_with_length(0), true)?;
-            return Ok(text.text);
+            return text.finish();
         }
         let bytes = field(&value)
             .as_ref()
@@ -380,7 +426,7 @@ async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<JsS
             })?;
         loaded += bytes.length() as f64;
         limits.check(loaded)?;
-        text.push(&bytes, false)?;
+        text.push(&bytes)?;
         limits.report(loaded)?;
     }
 }
@@ -399,9 +445,9 @@ async fn read_whole(
     let loaded = bytes.length() as f64;
     limits.check(loaded)?;
     limits.report(loaded)?;
-    let mut text = Text::new();
-    text.push(&bytes, true)?;
-    Ok(text.text)
+    let mut text = Text::new(None)?;
+    text.push(&bytes)?;
+    text.finish()
 }
 
 /// `{ method, headers, signal, redirect }` for `fetch`.
