@@ -60,7 +60,7 @@ test: lint test-rust test-wasm test-js size
 demo: pkg
 	PORT=$(PORT) node www/serve.js
 
-# Medians of interleaved runs against the plain-JS poller in bench/, and the package's sizes.
+# Each line of the README's Performance table: paired runs in fresh processes against the plain-JS poller in bench/
 bench: pkg
 	node bench/run.js --pairs 5
 
