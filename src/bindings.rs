@@ -145,10 +145,13 @@ impl Defaults {
                     wait::wait_for_job(&api, &job_id, policy, &call.hooks, signal).await
                 }
                 Op::Get => {
-                    let request = async { api.get_job(&job_id).await.map(|(job, _)| job) };
-                    bounded(request, signal, None).await
+                    let request = async { Ok(api.get_job(&job_id).await?.0) };
+                    bounded(Box::pin(request), signal, None).await
                 }
-                Op::Cancel => bounded(api.cancel_job(&job_id), signal, None).await,
+                Op::Cancel => {
+                    let request = async { Ok(api.cancel_job(&job_id).await?) };
+                    bounded(Box::pin(request), signal, None).await
+                }
             }
         };
         outcome.await.map_err(|f| to_js(f, Some(&job_id)))

@@ -2,6 +2,7 @@
 //! caller's `AbortSignal` and the wait's deadline.
 
 use std::future::{pending, Future};
+use std::pin::Pin;
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::JsValue;
@@ -25,14 +26,18 @@ pub struct Hooks {
     pub on_download_progress: Option<Function>,
 }
 
+/// A call's work, boxed so that [`bounded`] exists once in the wasm rather
+/// than once per kind of call.
+pub type Work<'a> = Pin<Box<dyn Future<Output = Result<JsValue, Fault>> + 'a>>;
+
 /// Runs `work` until it ends, `signal` aborts, or `deadline` passes (`(ms from
 /// now, error)`). Whatever loses is dropped, which clears its timers, removes
 /// its listeners and aborts its request.
-pub async fn bounded<T, E: Into<Fault>>(
-    work: impl Future<Output = Result<T, E>>,
+pub async fn bounded(
+    work: Work<'_>,
     signal: Option<&SignalLike>,
     deadline: Option<(f64, Error)>,
-) -> Result<T, Fault> {
+) -> Result<JsValue, Fault> {
     let watch = match signal {
         Some(signal) => {
             if signal.aborted().map_err(unreadable_signal)?.is_truthy() {
@@ -61,7 +66,7 @@ pub async fn bounded<T, E: Into<Fault>>(
         }
     };
     match race(work, race(abort, timer)).await {
-        Either::Left(outcome) => outcome.map_err(Into::into),
+        Either::Left(outcome) => outcome,
         Either::Right(Either::Left(fault) | Either::Right(fault)) => Err(fault),
     }
 }
@@ -100,7 +105,7 @@ pub async fn wait_for_job(
         hooks,
         started_ms,
     };
-    bounded(run.steps(waiter, first), signal, deadline).await
+    bounded(Box::pin(run.steps(waiter, first)), signal, deadline).await
 }
 
 struct Run<'a> {
