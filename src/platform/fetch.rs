@@ -266,11 +266,9 @@ impl BodyLimits<'_> {
     }
 }
 
-/// Reads a download's body to the end and parses it as JSON. A body stream
-/// is decoded chunk by chunk as it arrives, so no chunk outlives its turn and
-/// the bytes are never copied into one buffer; a response without a stream
-/// (polyfills, node-fetch) is read through `arrayBuffer()`, bounded as a
-/// whole by the stall timeout.
+/// Reads a download's body to the end (see [`Text`]) and parses it as JSON.
+/// A response without a body stream (polyfills, node-fetch) is read through
+/// `arrayBuffer()`, bounded as a whole by the stall timeout.
 pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, Interrupt> {
     limits.check(limits.total.unwrap_or(0.0))?;
     let text = match body_reader(&sent.response)? {
