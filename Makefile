@@ -1,6 +1,7 @@
 # pulse-jobs: `make test` and `make demo` work on a fresh machine; `make tools`
 # installs whatever is missing (wasm32 target, wasm-pack, wasm-bindgen-cli at the
-# pinned version, node_modules with wasm-opt and playwright-core, Chromium).
+# pinned version, the pinned nightly with rust-src, node_modules with wasm-opt and
+# playwright-core, Chromium).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -11,8 +12,14 @@ MOCK_PORT ?= 4610
 PORT ?= 8080
 # Most gzip bytes a browser may load (wasm, glue, entry, PulseError, client).
 # The goal is 30000; lowered as each step of shrinking lands.
-SIZE_BUDGET ?= 57500
-WASM_PACK_BUILD := wasm-pack build --release --no-pack --out-name pulse_jobs
+SIZE_BUDGET ?= 52500
+# The shipped wasm is built by a pinned nightly that rebuilds std with
+# `panic=immediate-abort`: no panic messages or formatting machinery in the
+# binary (about 5 KB gzip less). Tests and lints use the stable toolchain.
+NIGHTLY := nightly-2026-05-20
+WASM_PACK_BUILD := RUSTUP_TOOLCHAIN=$(NIGHTLY) CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+	wasm-pack build --release --no-pack --out-name pulse_jobs
 
 .PHONY: all tools pkg test test-rust test-wasm test-js lint demo bench size twiggy clean
 
@@ -20,6 +27,8 @@ all: pkg
 
 tools: node_modules/.installed
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup run $(NIGHTLY) rustc --version >/dev/null 2>&1 && rustup component list --installed --toolchain $(NIGHTLY) | grep -q '^rust-src' \
+		|| rustup toolchain install $(NIGHTLY) --profile minimal --component rust-src --target wasm32-unknown-unknown
 	@command -v wasm-pack >/dev/null || cargo install wasm-pack --locked
 	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
 		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force

@@ -25,13 +25,13 @@ for (const file of ["node/index.cjs", "node/index.mjs", "web/index.js", "pulse_e
 copyFileSync(join(template, "..", "README.md"), join(pkg, "README.md"));
 // CommonJS twins of the ES-module sources, so each exists once in the repository.
 writeFileSync(join(pkg, "index.d.cts"), read(join(template, "index.d.ts")));
-const cjsTwin = (file, name, kind) =>
+const cjsTwin = (file, names) =>
   writeFileSync(
     join(pkg, file.replace(/\.js$/, ".cjs")),
-    `"use strict";\n${read(join(template, file)).replace(`export ${kind}`, kind)}\nmodule.exports = { ${name} };\n`,
+    `"use strict";\n${read(join(template, file)).replace(/^export (class|function) /gm, "$1 ")}\nmodule.exports = { ${names.join(", ")} };\n`,
   );
-cjsTwin("pulse_error.js", "PulseError", "class");
-cjsTwin("client.js", "publicClient", "function");
+cjsTwin("pulse_error.js", ["PulseError", "coreError"]);
+cjsTwin("client.js", ["publicClient"]);
 
 copyFileSync(join(nodeOut, "pulse_jobs.js"), join(pkg, "node", "pulse_jobs.cjs"));
 copyFileSync(join(nodeOut, "pulse_jobs_bg.wasm"), join(pkg, "node", "pulse_jobs_bg.wasm"));

@@ -2,6 +2,8 @@
 //! server's `Retry-After`. No clock or RNG inside: callers pass `now_ms` and a
 //! uniform random number, so the schedule is testable as plain numbers.
 
+use crate::text::digits;
+
 /// The backoff settings of one wait (validated by `options`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
@@ -48,11 +50,12 @@ impl Backoff {
 /// anything unparseable gives `None`, as if the header were absent.
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value
-            .parse::<u64>()
-            .ok()
-            .map(|seconds| seconds as f64 * 1000.0);
+    if let Some(seconds) = digits(value) {
+        return Some(seconds as f64 * 1000.0);
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits but too many for a u64: unparseable, not a date.
+        return None;
     }
     http_date_ms(value).map(|at| (at - now_ms).max(0.0))
 }
@@ -73,9 +76,9 @@ fn http_date_ms(value: &str) -> Option<f64> {
         [day, month, year, time, "GMT"] => (day, month, year, time),
         _ => return None,
     };
-    let day: u32 = day.parse().ok()?;
+    let day = u32::try_from(digits(day)?).ok()?;
     let month = month_number(month)?;
-    let year = match (year.len(), year.parse::<i64>().ok()?) {
+    let year = match (year.len(), i64::try_from(digits(year)?).ok()?) {
         (2, y) if y < 70 => 2000 + y,
         (2, y) => 1900 + y,
         (4, y) => y,
@@ -98,7 +101,8 @@ fn month_number(name: &str) -> Option<u32> {
 
 /// `hh:mm:ss` as seconds since midnight.
 fn parse_time(time: &str) -> Option<i64> {
-    let mut parts = time.split(':').map(|p| p.parse::<i64>().ok());
+    let field = |p| digits(p).and_then(|n| i64::try_from(n).ok());
+    let mut parts = time.split(':').map(field);
     let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
     let valid = parts.next().is_none() && h < 24 && m < 60 && s <= 60;
     // `then`, not `then_some`: the sum must not be computed (and overflow) for

@@ -18,14 +18,14 @@ use crate::platform::{object, Fault};
 use crate::text::cat;
 
 thread_local! {
-    static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static ERROR_FACTORY: RefCell<Option<Function>> = const { RefCell::new(None) };
 }
 
-/// Registers the JS `PulseError` class that errors are built with. Called
-/// once by the package's entry module; not part of the public API.
-#[wasm_bindgen(js_name = setErrorClass)]
-pub fn set_error_class(class: Function) {
-    ERROR_CLASS.with(|c| *c.borrow_mut() = Some(class));
+/// Registers the JS function that builds a `PulseError` from a message and
+/// its details. Called once by the package's entry module; not public API.
+#[wasm_bindgen(js_name = setErrorFactory)]
+pub fn set_error_factory(factory: Function) {
+    ERROR_FACTORY.with(|f| *f.borrow_mut() = Some(factory));
 }
 
 /// Waits for a job; see `waitForJob` in the README.
@@ -333,10 +333,9 @@ fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
         ("cause", optional(cause)),
     ]);
     let message = JsValue::from(&error.message);
-    let class = ERROR_CLASS.with(|c| c.borrow().clone());
-    let constructed =
-        class.and_then(|class| Reflect::construct(&class, &Array::of2(&message, &details)).ok());
-    constructed.unwrap_or_else(|| {
+    let factory = ERROR_FACTORY.with(|f| f.borrow().clone());
+    let built = factory.and_then(|f| f.call2(&JsValue::UNDEFINED, &message, &details).ok());
+    built.unwrap_or_else(|| {
         let plain: JsValue = js_sys::Error::new(&error.message).into();
         let _ = Object::assign(plain.unchecked_ref(), &details);
         plain

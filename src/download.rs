@@ -1,7 +1,7 @@
 //! Rules of a large-result download that do not depend on the network:
 //! which redirects are followed, and what the body's length headers say.
 
-use crate::text::{cat, decimal};
+use crate::text::{cat, decimal, digits};
 
 use crate::error::Error;
 use crate::url::{result_url, BaseUrl, ResultUrl};
@@ -61,7 +61,7 @@ pub fn decoded_length(content_length: Option<&str>, content_encoding: Option<&st
         return None;
     }
     content_length
-        .and_then(|v| v.trim().parse::<u64>().ok())
+        .and_then(|v| digits(v.trim()))
         .map(|bytes| bytes as f64)
 }
 

@@ -3,7 +3,7 @@
 //! characters removed, and its length bounded. A message may then be logged
 //! as it is.
 
-use crate::text::cat;
+use crate::text::{cat, join};
 
 /// Longest server text kept in a message, in characters.
 pub const MAX_CHARS: usize = 500;
@@ -36,14 +36,19 @@ impl ErrorDetail {
     pub fn render(&self) -> String {
         match self {
             Self::Text(text) => text.clone(),
-            Self::Validation(issues) => issues
-                .iter()
-                .map(|issue| match issue.loc.is_empty() {
-                    true => issue.msg.clone(),
-                    false => cat(&[&issue.loc.join("."), ": ", &issue.msg]),
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
+            Self::Validation(issues) => {
+                let lines: Vec<String> = issues
+                    .iter()
+                    .map(|issue| match issue.loc.is_empty() {
+                        true => issue.msg.clone(),
+                        false => {
+                            let loc = join(issue.loc.iter().map(String::as_str), ".");
+                            cat(&[&loc, ": ", &issue.msg])
+                        }
+                    })
+                    .collect();
+                join(lines.iter().map(String::as_str), "; ")
+            }
         }
     }
 }
@@ -59,7 +64,7 @@ pub fn clean<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> Stri
             text = replace_all(&text, secret, REDACTED);
         }
     }
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let collapsed = join(text.split_whitespace(), " ");
     truncate(&collapsed, MAX_CHARS)
 }
 

@@ -4,7 +4,33 @@
 
 /// The parts joined into one string.
 pub fn cat(parts: &[&str]) -> String {
-    parts.concat()
+    join(parts.iter().copied(), "")
+}
+
+/// The parts with `sep` between them. (One loop for every join: std's
+/// `concat` and `join` are generic copies per element type.)
+pub fn join<'a>(parts: impl IntoIterator<Item = &'a str>, sep: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// A non-empty run of ASCII digits as a number; `None` for anything else
+/// (signs, spaces) or on overflow. What HTTP headers, ports and dates carry,
+/// and one routine instead of `str::parse` copied per integer type.
+pub fn digits(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, b| {
+        let digit = b.is_ascii_digit().then(|| u64::from(b - b'0'))?;
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 /// `n` in decimal.
@@ -37,6 +63,33 @@ pub fn signed_decimal(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_reads_only_plain_decimals() {
+        assert_eq!(digits("0"), Some(0));
+        assert_eq!(digits("0042"), Some(42));
+        assert_eq!(digits("18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            "",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "1.5",
+            "18446744073709551616",
+            "١",
+        ] {
+            assert_eq!(digits(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn join_puts_sep_only_between() {
+        assert_eq!(join([], ", "), "");
+        assert_eq!(join(["a"], ", "), "a");
+        assert_eq!(join(["a", "", "b"], "-"), "a--b");
+        assert_eq!(cat(&["x", "y", "z"]), "xyz");
+    }
 
     #[test]
     fn decimal_matches_display() {

@@ -5,7 +5,7 @@
 //! (credentials, backslashes, white space, non-ASCII hosts) is not an origin
 //! it will call "same", so a misreading can only withhold the key, never leak it.
 
-use crate::text::cat;
+use crate::text::{cat, digits};
 
 use crate::error::Error;
 
@@ -49,7 +49,7 @@ fn parse_http_url(text: &str) -> Option<HttpUrl> {
     }
     let (host, port) = split_host_port(authority)?;
     let port = match port {
-        Some(port) => port.parse::<u16>().ok()?,
+        Some(port) => u16::try_from(digits(port)?).ok()?,
         None if https => 443,
         None => 80,
     };

@@ -1,10 +1,10 @@
 "use strict";
 // Node, require(): the wasm is compiled synchronously when this module loads.
 const wasm = require("./pulse_jobs.cjs");
-const { PulseError } = require("../pulse_error.cjs");
+const { PulseError, coreError } = require("../pulse_error.cjs");
 const { publicClient } = require("../client.cjs");
 
-wasm.setErrorClass(PulseError);
+wasm.setErrorFactory(coreError);
 
 module.exports = {
   waitForJob: wasm.waitForJob,

@@ -1,11 +1,11 @@
 // Browsers, workers and bundlers: fetch and instantiate the wasm beside this
 // file (bundlers see the `new URL(..., import.meta.url)` and ship the asset).
-import init, { setErrorClass, PulseClient as Core } from "./pulse_jobs.js";
-import { PulseError } from "../pulse_error.js";
+import init, { setErrorFactory, PulseClient as Core } from "./pulse_jobs.js";
+import { PulseError, coreError } from "../pulse_error.js";
 import { publicClient } from "../client.js";
 
 await init({ module_or_path: new URL("./pulse_jobs_bg.wasm", import.meta.url) });
-setErrorClass(PulseError);
+setErrorFactory(coreError);
 
 export { waitForJob, getJob, cancelJob } from "./pulse_jobs.js";
 export const PulseClient = publicClient(Core, PulseError);

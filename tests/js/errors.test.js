@@ -4,8 +4,10 @@
 // any thrown error (message, stack, inspect, JSON, cause).
 
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "./support/runner.js";
-import { loadPulse } from "./support/package.js";
+import { loadPulse, pkgDir } from "./support/package.js";
 import { jid, startMockServer } from "./support/mock.js";
 import { exitGuard, fakeFetch, json, rejectsWith, renderings } from "./support/util.js";
 
@@ -37,7 +39,9 @@ describe("module formats", { concurrency: true }, () => {
       assert.equal(err.retryable, false);
       assert.equal(typeof err.message, "string");
       assert.ok(err.message.length > 0);
-      assert.equal(typeof err.stack, "string");
+      // Built in a microtask, the stack would hold only wasm frames: README, "Errors".
+      assert.equal(err.stack, `PulseError: ${err.message}`);
+      assert.equal(Error.stackTraceLimit, 10, "Error.stackTraceLimit is restored");
     });
 
     test(`${name}: synchronous PulseClient errors are PulseError too`, () => {
@@ -50,6 +54,16 @@ describe("module formats", { concurrency: true }, () => {
       assert.equal(err.job.job_id, id);
     });
   }
+
+  test("errors are still PulseErrors, with a stack, where Error.stackTraceLimit is frozen", async () => {
+    const script = `
+      Object.defineProperty(Error, "stackTraceLimit", { value: 10, writable: false });
+      const { waitForJob, PulseError } = await import(${JSON.stringify(pkgDir + "/node/index.mjs")});
+      const err = await waitForJob("j", { baseUrl: ${JSON.stringify(m.apiUrl)}.replace(/:\\d+$/, ":1") }).catch((e) => e);
+      console.log(JSON.stringify([err instanceof PulseError, err.code, err.stack.split("\\n").length > 1]));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script]);
+    assert.deepEqual(JSON.parse(stdout), [true, "NETWORK_ERROR", true]);
+  });
 
   test("ESM and CJS loads both work against the mock", async () => {
     const [a, b] = await Promise.all([
