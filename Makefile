@@ -40,9 +40,8 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 pkg: tools
-	$(WASM_PACK_BUILD) --target nodejs --out-dir target/wasm-node
 	$(WASM_PACK_BUILD) --target web --out-dir target/wasm-web
-	node pkg-template/assemble.js target/wasm-node target/wasm-web pkg
+	node pkg-template/assemble.js target/wasm-web pkg
 
 lint: tools
 	cargo fmt --check
@@ -89,4 +88,4 @@ twiggy: pkg
 	@head -12 bench/twiggy-top.txt
 
 clean:
-	rm -rf pkg target/wasm-node target/wasm-web test-output bench/out
+	rm -rf pkg target/wasm-web test-output bench/out

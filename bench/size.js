@@ -10,10 +10,21 @@ const budgetAt = process.argv.indexOf("--budget");
 const budget = budgetAt > 0 ? Number(process.argv[budgetAt + 1]) : Infinity;
 
 const entries = {
-  "browser (web/index.js)": ["web/index.js", "web/pulse_jobs.js", "web/pulse_jobs_bg.wasm", "pulse_error.js", "client.js"],
-  "node import (node/index.mjs)": ["node/index.mjs", "node/index.cjs", "node/pulse_jobs.cjs", "node/pulse_jobs_bg.wasm", "pulse_error.cjs", "client.cjs"],
-  "node require (node/index.cjs)": ["node/index.cjs", "node/pulse_jobs.cjs", "node/pulse_jobs_bg.wasm", "pulse_error.cjs", "client.cjs"],
+  "browser (web/index.js)": "web/index.js",
+  "node import (node/index.mjs)": "node/index.mjs",
+  "node require (node/index.cjs)": "node/index.cjs",
 };
+
+/** The files an entry loads: itself and, transitively, what it imports or requires. */
+function loads(file, seen = new Set()) {
+  if (seen.has(file)) return [...seen];
+  seen.add(file);
+  const text = readFileSync(new URL(file, pkg), "utf8");
+  for (const [, spec] of text.matchAll(/(?:\bfrom\s*|\bimport\s*|\brequire\s*\(\s*)["'](\.{1,2}\/[^"']+)["']/g)) {
+    loads(new URL(spec, new URL(file, pkg)).href.slice(pkg.href.length), seen);
+  }
+  return [...seen];
+}
 
 function measure(file) {
   const bytes = readFileSync(new URL(file, pkg));
@@ -23,8 +34,8 @@ function measure(file) {
 
 const sum = (rows, key) => rows.reduce((total, row) => total + row[key], 0);
 let browserGzip = 0;
-for (const [entry, files] of Object.entries(entries)) {
-  const rows = files.map(measure);
+for (const [entry, file] of Object.entries(entries)) {
+  const rows = loads(file).map(measure);
   const total = { file: "total", raw: sum(rows, "raw"), gzip: sum(rows, "gzip"), brotli: sum(rows, "brotli") };
   if (entry.startsWith("browser")) browserGzip = total.gzip;
   console.log(entry);

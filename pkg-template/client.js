@@ -3,32 +3,49 @@
  * so that a freed client rejects its calls with a `PulseError` instead of
  * throwing from the glue, and a second `free()` does nothing.
  *
- * @param {new (options?: object) => any} Core the wasm-bindgen class
+ * Before the wasm is ready (in browsers, the moments after the import), the
+ * core client is made when it is: its options are read and checked then, and
+ * a bad one rejects each call instead of throwing from the constructor.
+ *
+ * @param {{ Core: new (options?: object) => any, ready: Promise<void>, loaded: () => boolean }} wasm
  * @param {typeof import("./pulse_error.js").PulseError} PulseError
  */
-export function publicClient(Core, PulseError) {
+export function publicClient({ Core, ready, loaded }, PulseError) {
   const freed = () =>
     Promise.reject(new PulseError("this PulseClient was freed; create a new one", { code: "INVALID_ARGUMENT" }));
 
   class PulseClient {
+    /** The core client, a promise of it while the wasm loads, or undefined once freed. */
     #core;
     constructor(options) {
-      this.#core = new Core(options);
+      if (loaded()) {
+        this.#core = new Core(options);
+      } else {
+        this.#core = ready.then(() => new Core(options));
+        this.#core.catch(() => {}); // reported by each call instead
+      }
+    }
+    #call(method, jobId, options) {
+      const core = this.#core;
+      if (!core) return freed();
+      if (!(core instanceof Promise)) return core[method](jobId, options);
+      return core.then((made) => (this.#core ? made[method](jobId, options) : freed()));
     }
     waitForJob(jobId, options) {
-      return this.#core ? this.#core.waitForJob(jobId, options) : freed();
+      return this.#call("waitForJob", jobId, options);
     }
     getJob(jobId, options) {
-      return this.#core ? this.#core.getJob(jobId, options) : freed();
+      return this.#call("getJob", jobId, options);
     }
     cancelJob(jobId, options) {
-      return this.#core ? this.#core.cancelJob(jobId, options) : freed();
+      return this.#call("cancelJob", jobId, options);
     }
     /** Releases the client's wasm memory now rather than at garbage collection. */
     free() {
       const core = this.#core;
       this.#core = undefined;
-      core?.free();
+      if (core instanceof Promise) core.then((made) => made.free(), () => {});
+      else core?.free();
     }
   }
   if (Symbol.dispose) PulseClient.prototype[Symbol.dispose] = PulseClient.prototype.free;

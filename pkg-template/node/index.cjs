@@ -1,15 +1,19 @@
 "use strict";
-// Node, require(): the wasm is compiled synchronously when this module loads.
-const wasm = require("./pulse_jobs.cjs");
+// Node, Deno, Bun, server bundles, require(): the wasm is inside `wasm.cjs`
+// (base64) and compiled synchronously when this module loads, so nothing
+// reads a file and a bundle runs wherever it is copied.
+const core = require("./pulse_jobs.cjs");
+const base64 = require("./wasm.cjs");
 const { PulseError, coreError } = require("../pulse_error.cjs");
 const { publicClient } = require("../client.cjs");
 
-wasm.setErrorFactory(coreError);
+core.initSync({ module: Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)) });
+core.setErrorFactory(coreError);
 
 module.exports = {
-  waitForJob: wasm.waitForJob,
-  getJob: wasm.getJob,
-  cancelJob: wasm.cancelJob,
-  PulseClient: publicClient(wasm.PulseClient, PulseError),
+  waitForJob: core.waitForJob,
+  getJob: core.getJob,
+  cancelJob: core.cancelJob,
+  PulseClient: publicClient({ Core: core.PulseClient, ready: Promise.resolve(), loaded: () => true }, PulseError),
   PulseError,
 };

@@ -29,7 +29,8 @@ import { npm } from "../js/support/package.js";
 
 const PKG_DIR = resolve(process.env.PULSE_JOBS_PKG_DIR || process.env.PULSE_PKG_DIR || join(ROOT, "pkg"));
 const FIXTURES = join(ROOT, "tests", "bundlers");
-const PKG_WASM = join(PKG_DIR, "web", "pulse_jobs_bg.wasm");
+// The gzipped wasm as web/wasm.js carries it: `export default "<base64>"`.
+const PKG_WASM_BASE64 = readFileSync(join(PKG_DIR, "web", "wasm.js"), "utf8").match(/"([A-Za-z0-9+/=]{1000,})"/)[1];
 
 let scratch;
 let tarball;
@@ -216,19 +217,10 @@ function assertMockTraffic(n) {
   assert.equal(gets(`failed-${n}`).length, 1);
 }
 
-/** The page fetched the .wasm the bundler emitted, from the build output, as application/wasm. */
-function assertWasmFromBundle({ log, responses }, site, emittedWasm) {
+/** The wasm came inside the bundle: no .wasm request, nothing from another origin, no 404. */
+function assertSelfContained({ log }, site) {
   const wasmRequests = log.requests.filter((r) => new URL(r.url).pathname.endsWith(".wasm"));
-  assert.deepEqual(
-    wasmRequests.map((r) => r.url),
-    [new URL(emittedWasm, site.url).href],
-    "the page fetches exactly the emitted wasm asset",
-  );
-  const wasmResponse = responses.find((r) => r.url === wasmRequests[0].url);
-  assert.equal(wasmResponse?.status, 200);
-  assert.equal(wasmResponse?.type, "application/wasm");
-  assert.ok(!emittedWasm.includes("node_modules") && !emittedWasm.includes("pulse-jobs/"), emittedWasm);
-  // Everything came from the build output or the mock: no 404s, no other origin.
+  assert.deepEqual(wasmRequests, [], "the wasm travels inside the JS");
   const origins = new Set([new URL(site.url).origin, new URL(mockServer.apiUrl).origin]);
   assert.deepEqual(log.requests.filter((r) => !origins.has(new URL(r.url).origin)), [], "requests to other origins");
   assert.deepEqual(site.served.filter((s) => s.status !== 200), [], "requests the build output could not answer");
@@ -271,7 +263,7 @@ for (const bundler of BUNDLERS) {
   describe(`${bundler.name} bundle in ${CHROMIUM}`, () => {
     let built;
 
-    test(`${bundler.name} builds the app with its production defaults and emits the package's wasm`, async (t) => {
+    test(`${bundler.name} builds the app with its production defaults, the wasm inside the JS`, async (t) => {
       const dir = await prepareFixture(bundler.name);
       const started = Date.now();
       const { outDir, warnings, hints = [] } = await bundler.build(dir);
@@ -280,11 +272,11 @@ for (const bundler of BUNDLERS) {
       assert.deepEqual(warnings, [], `${bundler.name} warnings`);
       const files = filesUnder(outDir);
       assert.ok(files.includes("index.html"), `index.html in ${files.join(", ")}`);
-      const wasm = files.filter((f) => f.endsWith(".wasm"));
-      assert.equal(wasm.length, 1, `one .wasm asset, got ${wasm.join(", ") || "none"}`);
-      assert.ok(readFileSync(join(outDir, wasm[0])).equals(readFileSync(PKG_WASM)), "the emitted .wasm is the package's");
+      assert.deepEqual(files.filter((f) => f.endsWith(".wasm")), [], "no .wasm asset: the wasm is inside the JS");
+      const js = files.filter((f) => f.endsWith(".js")).map((f) => readFileSync(join(outDir, f), "utf8"));
+      assert.ok(js.some((text) => text.includes(PKG_WASM_BASE64)), "the package's wasm is in the bundle");
       t.diagnostic(`${bundler.name} output: ${files.join(", ")}`);
-      built = { outDir, wasm: wasm[0] };
+      built = { outDir };
     });
 
     test(`the ${bundler.name} bundle waits for jobs in Chromium without an init call`, async () => {
@@ -294,7 +286,7 @@ for (const bundler of BUNDLERS) {
         const result = await runPage(site);
         assertOutcome(result);
         assertMockTraffic(result.nonce);
-        assertWasmFromBundle(result, site, built.wasm);
+        assertSelfContained(result, site);
         assertClean(result.log);
       } finally {
         await site.close();

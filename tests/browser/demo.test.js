@@ -95,7 +95,7 @@ describe(`demo page in ${CHROMIUM}`, () => {
         const origin = new URL(demo.url).origin;
         const foreign = log.requests.filter((r) => !r.url.startsWith(origin));
         assert.deepEqual(foreign, [], "requests to other origins");
-        assert.ok(log.requests.some((r) => r.url.endsWith(".wasm")), "the package's .wasm was fetched");
+        assert.ok(log.requests.some((r) => r.url.endsWith("/pulse-jobs/web/wasm.js")), "the package's wasm module was fetched");
         await screenshot(page, `demo-initial-${width}`);
         assertClean(log);
       } finally {

@@ -33,7 +33,7 @@ test("the module worker imports the browser entry", async () => {
   assert.deepEqual(ready.exports, { waitForJob: "function", PulseError: "function" });
   // the worker fetched the package and its wasm from the same server
   assert.ok(log.requests.some((r) => r.url.endsWith("/pulse-jobs/web/index.js")));
-  assert.ok(log.requests.some((r) => r.url.endsWith(".wasm")));
+  assert.ok(log.requests.some((r) => r.url.endsWith("/pulse-jobs/web/wasm.js")));
 });
 
 test("waitForJob in the worker polls until completed and posts the job back", async () => {
