@@ -21,7 +21,7 @@ WASM_PACK_BUILD := RUSTUP_TOOLCHAIN=$(NIGHTLY) CARGO_UNSTABLE_BUILD_STD=std,pani
 	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
 	wasm-pack build --release --no-pack --out-name pulse_jobs
 
-.PHONY: all tools pkg test test-rust test-wasm test-js lint demo bench size twiggy clean
+.PHONY: all tools pkg test test-rust test-wasm test-js test-reach lint demo bench size twiggy clean
 
 all: pkg
 
@@ -37,6 +37,12 @@ tools: node_modules/.installed
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	touch $@
+
+# The reach suite's toolchains (Node 18 and 24, esbuild, Rollup, Bun, Deno,
+# Next.js, Parcel, Vitest, publint, attw): about 860 MB, installed once.
+tests/reach/node_modules/.installed: tests/reach/package.json tests/reach/package-lock.json
+	npm ci --prefix tests/reach --no-audit --no-fund
 	touch $@
 
 pkg: tools
@@ -63,7 +69,11 @@ test-wasm: tools
 test-js: pkg
 	node --test --test-reporter=spec tests/mock/ tests/js/ tests/browser/
 
-test: lint test-rust test-wasm test-js size
+# The packed package installed into an app per toolchain, built, and run against the mock.
+test-reach: pkg tests/reach/node_modules/.installed
+	node --test --test-reporter=spec tests/reach/
+
+test: lint test-rust test-wasm test-js test-reach size
 
 demo: pkg
 	PORT=$(PORT) node www/serve.js

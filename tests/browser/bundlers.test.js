@@ -14,17 +14,16 @@
 // PULSE_JOBS_PKG_DIR (or PULSE_PKG_DIR) points it at another build of the package;
 // PULSE_KEEP_SCRATCH=1 keeps the scratch directory (fixtures, installs, builds).
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import http from "node:http";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, relative, resolve, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 
 import { build as viteBuild, createLogger } from "vite";
 import webpack from "webpack";
 
-import { CHROMIUM, OUT, ROOT, launchBrowser, newPage, nonce } from "./helpers.js";
+import { CHROMIUM, OUT, ROOT, launchBrowser, newPage, nonce, serveStatic } from "./helpers.js";
 import { npm } from "../js/support/package.js";
 
 const PKG_DIR = resolve(process.env.PULSE_JOBS_PKG_DIR || process.env.PULSE_PKG_DIR || join(ROOT, "pkg"));
@@ -59,55 +58,6 @@ function filesUnder(dir, base = dir, out = []) {
     else out.push(relative(base, p).split(sep).join("/"));
   }
   return out.sort();
-}
-
-const MIME = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json",
-  ".map": "application/json",
-  ".wasm": "application/wasm",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".ico": "image/x-icon",
-  ".txt": "text/plain; charset=utf-8",
-};
-
-/** Serve `dir` (and nothing else) on 127.0.0.1; `served` logs every request. */
-function serveStatic(dir) {
-  const root = resolve(dir);
-  const served = [];
-  const server = http.createServer((req, res) => {
-    let pathname;
-    try {
-      pathname = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
-    } catch {
-      pathname = "";
-    }
-    const file = resolve(root, `.${pathname.endsWith("/") ? `${pathname}index.html` : pathname}`);
-    const ok = req.method === "GET" && file.startsWith(root + sep) && existsSync(file) && statSync(file).isFile();
-    if (!ok) {
-      served.push({ path: pathname, status: 404 });
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-      return;
-    }
-    const type = MIME[extname(file)] || "application/octet-stream";
-    served.push({ path: pathname, status: 200, type });
-    res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(readFileSync(file));
-  });
-  return new Promise((resolveServer, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const url = `http://127.0.0.1:${server.address().port}/`;
-      const close = () => new Promise((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
-      resolveServer({ url, served, close });
-    });
-  });
 }
 
 // ------------------------------------------------------------------ builds

@@ -1,7 +1,8 @@
 // Shared helpers for the browser end-to-end tests (not a test file itself).
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { inflateSync } from "node:zlib";
 
@@ -165,3 +166,54 @@ export async function waitReady(page) {
 }
 
 export const nonce = () => Math.random().toString(36).slice(2, 10);
+
+// ---------------------------------------------------------------- static builds
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".map": "application/json",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+/** Serve `dir` (and nothing else) on 127.0.0.1; `served` logs every request. */
+export function serveStatic(dir) {
+  const root = resolve(dir);
+  const served = [];
+  const server = http.createServer((req, res) => {
+    let pathname;
+    try {
+      pathname = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+    } catch {
+      pathname = "";
+    }
+    const file = resolve(root, `.${pathname.endsWith("/") ? `${pathname}index.html` : pathname}`);
+    const ok = req.method === "GET" && file.startsWith(root + sep) && existsSync(file) && statSync(file).isFile();
+    if (!ok) {
+      served.push({ path: pathname, status: 404 });
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      return;
+    }
+    const type = MIME[extname(file)] || "application/octet-stream";
+    served.push({ path: pathname, status: 200, type });
+    res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(readFileSync(file));
+  });
+  return new Promise((resolveServer, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const url = `http://127.0.0.1:${server.address().port}/`;
+      const close = () => new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      resolveServer({ url, served, close });
+    });
+  });
+}

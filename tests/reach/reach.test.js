@@ -1,0 +1,115 @@
+// Reach: the packed package (`npm pack pkg/`) installed into a fresh app for
+// each toolchain, built where there is a build step (default settings, no
+// plugin but Rollup's node-resolve), then run against the mock API: the
+// three waits of app/check.js in Node, Deno and Bun, and in headless
+// Chromium for the browser builds. The toolchains come from
+// tests/reach/package.json (`make test-reach` installs them).
+//
+// Run: make test-reach, or node --test tests/reach/   (needs pkg/ built)
+// PULSE_REACH_ONLY=esbuild,bun runs only the targets whose names contain one of these.
+// PULSE_KEEP_SCRATCH=1 keeps tests/reach/.scratch (the apps, installs and builds).
+import assert from "node:assert/strict";
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+import { launchBrowser, newPage, nonce, serveStatic } from "../browser/helpers.js";
+import { npm } from "../js/support/package.js";
+import { expected } from "./app/check.js";
+import { cleanUp, targets } from "./targets.js";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const ROOT = resolve(HERE, "..", "..");
+const PKG_DIR = resolve(process.env.PULSE_PKG_DIR || join(ROOT, "pkg"));
+const SCRATCH = join(HERE, ".scratch");
+const only = process.env.PULSE_REACH_ONLY?.split(",");
+
+let tarball;
+let mockServer;
+let browser;
+const prepared = new Map();
+
+/** A fresh app for `fixture`: app/ plus fixtures/<fixture>/, with the packed package installed. Once per fixture. */
+function prepare(fixture) {
+  if (!prepared.has(fixture)) {
+    prepared.set(fixture, (async () => {
+      const dir = join(SCRATCH, fixture);
+      rmSync(dir, { recursive: true, force: true });
+      cpSync(join(HERE, "app"), dir, { recursive: true });
+      const own = join(HERE, "fixtures", fixture);
+      if (existsSync(own)) cpSync(own, dir, { recursive: true });
+      await npm(["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], dir);
+      return dir;
+    })());
+  }
+  return prepared.get(fixture);
+}
+
+/** The summary a Node-like run printed on its `REACH {...}` line. */
+function summaryOf(stdout) {
+  const line = stdout.split("\n").find((l) => l.startsWith("REACH "));
+  assert.ok(line, `no REACH line in:\n${stdout}`);
+  return JSON.parse(line.slice("REACH ".length));
+}
+
+/** The markdown length of the mock's large result, read straight from the mock. */
+async function largeMarkdownChars(n) {
+  const job = await (await fetch(`${mockServer.apiUrl}/job/large_6000000-${n}`)).json();
+  return (await (await fetch(job.result.url)).json()).markdown.length;
+}
+
+/** Opens `dir`'s index.html in Chromium; resolves with the summary the app wrote. */
+async function runInBrowser(dir, n) {
+  const site = await serveStatic(dir);
+  const { context, page, log } = await newPage(browser, { width: 900, height: 600 });
+  try {
+    await page.goto(`${site.url}?${new URLSearchParams({ api: mockServer.apiUrl, nonce: n })}`);
+    await page.waitForFunction(() => document.documentElement.dataset.done, null, { timeout: 60_000 }).catch(() => {});
+    const state = await page.evaluate(() => document.documentElement.dataset.done);
+    const text = await page.textContent("#result");
+    assert.equal(state, "true", `the app did not finish: ${text}\nerrors: ${log.errors.join("\n")}\nconsole: ${log.console.join("\n")}`);
+    assert.deepEqual(log.errors, [], "page errors");
+    assert.deepEqual(log.requests.filter((r) => r.url.endsWith(".wasm")), [], "the wasm travels inside the JS");
+    assert.deepEqual(site.served.filter((s) => s.status !== 200), [], "requests the build output could not answer");
+    return JSON.parse(text);
+  } finally {
+    await context.close();
+    await site.close();
+  }
+}
+
+before(async () => {
+  assert.ok(existsSync(join(PKG_DIR, "package.json")), `${PKG_DIR} has no built package: run make pkg first`);
+  mkdirSync(SCRATCH, { recursive: true });
+  const { stdout } = await npm(["pack", PKG_DIR, "--pack-destination", SCRATCH, "--json"], SCRATCH);
+  tarball = join(SCRATCH, JSON.parse(stdout)[0].filename);
+  mockServer = await import(pathToFileURL(join(ROOT, "mock", "server.js")).href).then((m) => m.startMock());
+  if (targets.some((t) => t.browser && selected(t))) browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await mockServer?.close();
+  cleanUp();
+  if (!process.env.PULSE_KEEP_SCRATCH) rmSync(SCRATCH, { recursive: true, force: true });
+});
+
+const selected = (target) => !only || only.some((word) => target.name.includes(word));
+
+describe("the packed package in every toolchain, default settings", { concurrency: 2 }, () => {
+  for (const target of targets.filter(selected)) {
+    test(target.name, async (t) => {
+      const dir = await prepare(target.fixture);
+      const n = nonce();
+      const started = Date.now();
+      const built = target.build ? await target.build(dir) : dir;
+      if (target.build) t.diagnostic(`build: ${Date.now() - started} ms`);
+      const summary = target.browser ? await runInBrowser(built, n) : summaryOf(await target.run(built, mockServer.apiUrl, n));
+      assert.deepEqual(summary, expected(await largeMarkdownChars(n)));
+      const results = join(ROOT, "test-output", "reach");
+      mkdirSync(results, { recursive: true });
+      writeFileSync(join(results, `${target.name.replace(/[^a-z0-9]+/gi, "-")}.json`), JSON.stringify({ target: target.name, ms: Date.now() - started, summary }) + "\n");
+    });
+  }
+});

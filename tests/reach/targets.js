@@ -1,0 +1,91 @@
+// Every toolchain of the reach suite: how its app is built (from the app/
+// files plus fixtures/<fixture>/, in a scratch directory where the packed
+// package is installed) and how it runs. A target with `browser` is opened in
+// Chromium from the directory `build` returns; the others `run` and print a
+// `REACH {...}` line. Tools come from tests/reach/node_modules.
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const TOOLS = fileURLToPath(new URL("./node_modules/", import.meta.url));
+const bin = (name) => join(TOOLS, ".bin", name);
+const NODE = { 18: join(TOOLS, "node18/bin/node"), 20: process.execPath, 24: join(TOOLS, "node24/bin/node") };
+
+/** Runs a command; resolves with its stdout, rejects with all its output on failure. */
+export function run(command, args, { cwd, env = {}, timeout = 240_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, env: { ...process.env, ...env }, timeout, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(" ")} failed (${error.code ?? error.signal}):\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+const away = [];
+/** Removes the folders `elsewhere` made. */
+export const cleanUp = () => away.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+
+/** `files` of `dir` copied to a new directory outside the project: no node_modules anywhere above it. */
+function elsewhere(dir, files) {
+  const folder = mkdtempSync(join(tmpdir(), "pulse-reach-"));
+  away.push(folder);
+  for (const file of files) cpSync(join(dir, file), join(folder, file));
+  return folder;
+}
+
+/** Builds with `command`, then puts the app's index.html beside the bundle. */
+const bundle = (command, args, out = "dist") => async (dir) => {
+  await run(command, args, { cwd: dir });
+  cpSync(join(dir, "index.html"), join(dir, out, "index.html"));
+  return join(dir, out);
+};
+
+const nodeScript = (version, script) => ({
+  name: `Node ${version} ${script.endsWith(".cjs") ? "CJS (require)" : "ESM (import)"}`,
+  fixture: "node",
+  run: (dir, api, n) => run(NODE[version], [script, api, n], { cwd: dir }),
+});
+
+export const targets = [
+  ...[18, 20, 24].flatMap((v) => [nodeScript(v, "node.mjs"), nodeScript(v, "node.cjs")]),
+  {
+    name: "esbuild, browser ESM bundle",
+    fixture: "esbuild",
+    browser: true,
+    build: bundle(bin("esbuild"), ["browser.js", "--bundle", "--format=esm", "--outfile=dist/main.js"]),
+  },
+  ...["esm", "cjs"].map((format) => ({
+    name: `esbuild, Node ${format.toUpperCase()} bundle run from a folder without node_modules`,
+    fixture: "esbuild",
+    build: async (dir) => {
+      const out = `node-bundle.${format === "esm" ? "mjs" : "cjs"}`;
+      await run(bin("esbuild"), ["node.mjs", "--bundle", "--platform=node", `--format=${format}`, `--outfile=${out}`], { cwd: dir });
+      return elsewhere(dir, [out]);
+    },
+    run: (away, api, n) => run(NODE[20], [`node-bundle.${format === "esm" ? "mjs" : "cjs"}`, api, n], { cwd: away }),
+  })),
+  {
+    name: "Rollup with @rollup/plugin-node-resolve",
+    fixture: "rollup",
+    browser: true,
+    build: bundle(bin("rollup"), ["-c"]),
+  },
+  {
+    name: "bun build --target=browser",
+    fixture: "bun",
+    browser: true,
+    build: bundle(bin("bun"), ["build", "browser.js", "--target=browser", "--outdir=dist", "--entry-naming=main.js"]),
+  },
+  {
+    name: "bun run",
+    fixture: "bun",
+    run: (dir, api, n) => run(bin("bun"), ["run", "node.mjs", api, n], { cwd: dir }),
+  },
+  {
+    name: "Deno with --allow-net only",
+    fixture: "deno",
+    run: (dir, api, n) => run(bin("deno"), ["run", "--allow-net", "node.mjs", api, n], { cwd: dir, env: { DENO_NO_UPDATE_CHECK: "1" } }),
+  },
+];
