@@ -71,7 +71,7 @@ test-js: pkg
 
 # The packed package installed into an app per toolchain, built, and run against the mock.
 test-reach: pkg tests/reach/node_modules/.installed
-	node --test --test-reporter=spec tests/reach/
+	node --test --test-reporter=spec tests/reach/reach.test.js
 
 test: lint test-rust test-wasm test-js test-reach size
 

@@ -5,7 +5,7 @@
 // Chromium for the browser builds. The toolchains come from
 // tests/reach/package.json (`make test-reach` installs them).
 //
-// Run: make test-reach, or node --test tests/reach/   (needs pkg/ built)
+// Run: make test-reach, or node --test tests/reach/reach.test.js   (needs pkg/ built)
 // PULSE_REACH_ONLY=esbuild,bun runs only the targets whose names contain one of these.
 // PULSE_KEEP_SCRATCH=1 keeps tests/reach/.scratch (the apps, installs and builds).
 import assert from "node:assert/strict";
@@ -29,6 +29,7 @@ let tarball;
 let mockServer;
 let browser;
 const prepared = new Map();
+const servers = new Map();
 
 /** A fresh app for `fixture`: app/ plus fixtures/<fixture>/, with the packed package installed. Once per fixture. */
 function prepare(fixture) {
@@ -59,24 +60,39 @@ async function largeMarkdownChars(n) {
   return (await (await fetch(job.result.url)).json()).markdown.length;
 }
 
-/** Opens `dir`'s index.html in Chromium; resolves with the summary the app wrote. */
-async function runInBrowser(dir, n) {
-  const site = await serveStatic(dir);
+/** Opens the app at `url` in Chromium; resolves with the summary it wrote. */
+async function runInBrowser(url, n) {
   const { context, page, log } = await newPage(browser, { width: 900, height: 600 });
   try {
-    await page.goto(`${site.url}?${new URLSearchParams({ api: mockServer.apiUrl, nonce: n })}`);
-    await page.waitForFunction(() => document.documentElement.dataset.done, null, { timeout: 60_000 }).catch(() => {});
+    await page.goto(`${url}?${new URLSearchParams({ api: mockServer.apiUrl, nonce: n })}`);
+    await page.waitForFunction(() => document.documentElement.dataset.done, null, { timeout: 30_000 }).catch(() => {});
     const state = await page.evaluate(() => document.documentElement.dataset.done);
     const text = await page.textContent("#result");
     assert.equal(state, "true", `the app did not finish: ${text}\nerrors: ${log.errors.join("\n")}\nconsole: ${log.console.join("\n")}`);
     assert.deepEqual(log.errors, [], "page errors");
     assert.deepEqual(log.requests.filter((r) => r.url.endsWith(".wasm")), [], "the wasm travels inside the JS");
-    assert.deepEqual(site.served.filter((s) => s.status !== 200), [], "requests the build output could not answer");
     return JSON.parse(text);
   } finally {
     await context.close();
+  }
+}
+
+/** Serves a static build and opens it; every request must find its file. */
+async function runBuildInBrowser(dir, n) {
+  const site = await serveStatic(dir);
+  try {
+    const summary = await runInBrowser(site.url, n);
+    assert.deepEqual(site.served.filter((s) => s.status !== 200), [], "requests the build output could not answer");
+    return summary;
+  } finally {
     await site.close();
   }
+}
+
+/** The fixture's own server (`target.server`), started once and closed at the end. */
+function server(target) {
+  if (!servers.has(target.fixture)) servers.set(target.fixture, prepare(target.fixture).then(target.server));
+  return servers.get(target.fixture);
 }
 
 before(async () => {
@@ -91,6 +107,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await mockServer?.close();
+  for (const started of servers.values()) (await started.catch(() => null))?.close();
   cleanUp();
   if (!process.env.PULSE_KEEP_SCRATCH) rmSync(SCRATCH, { recursive: true, force: true });
 });
@@ -103,9 +120,14 @@ describe("the packed package in every toolchain, default settings", { concurrenc
       const dir = await prepare(target.fixture);
       const n = nonce();
       const started = Date.now();
-      const built = target.build ? await target.build(dir) : dir;
-      if (target.build) t.diagnostic(`build: ${Date.now() - started} ms`);
-      const summary = target.browser ? await runInBrowser(built, n) : summaryOf(await target.run(built, mockServer.apiUrl, n));
+      let summary;
+      if (target.server) {
+        const site = await server(target);
+        summary = target.browser ? await runInBrowser(site.url, n) : summaryOf(await target.run(site, mockServer.apiUrl, n));
+      } else {
+        const built = target.build ? await target.build(dir) : dir;
+        summary = target.browser ? await runBuildInBrowser(built, n) : summaryOf(await target.run(built, mockServer.apiUrl, n));
+      }
       assert.deepEqual(summary, expected(await largeMarkdownChars(n)));
       const results = join(ROOT, "test-output", "reach");
       mkdirSync(results, { recursive: true });

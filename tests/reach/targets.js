@@ -3,8 +3,9 @@
 // package is installed) and how it runs. A target with `browser` is opened in
 // Chromium from the directory `build` returns; the others `run` and print a
 // `REACH {...}` line. Tools come from tests/reach/node_modules.
-import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,6 +43,32 @@ const bundle = (command, args, out = "dist") => async (dir) => {
   return join(dir, out);
 };
 
+/** Builds with `command`; the output folder holds index.html. */
+const build = (command, args, out = "dist") => async (dir) => {
+  await run(command, args, { cwd: dir, env: { NODE_ENV: "production" } });
+  return join(dir, out);
+};
+
+/** A free port on 127.0.0.1. */
+const freePort = () =>
+  new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+
+/** `next build`, then `next start` on a free port; resolves when it answers. */
+async function nextServer(dir) {
+  const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
+  await run(bin("next"), ["build"], { cwd: dir, env });
+  const port = await freePort();
+  const child = spawn(bin("next"), ["start", "-H", "127.0.0.1", "-p", String(port)], { cwd: dir, env, stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; i < 300 && !(await fetch(url).then((r) => r.ok, () => false)); i += 1) await new Promise((r) => setTimeout(r, 100));
+  return { url, close: () => child.kill() };
+}
+
 const nodeScript = (version, script) => ({
   name: `Node ${version} ${script.endsWith(".cjs") ? "CJS (require)" : "ESM (import)"}`,
   fixture: "node",
@@ -78,11 +105,30 @@ export const targets = [
     browser: true,
     build: bundle(bin("bun"), ["build", "browser.js", "--target=browser", "--outdir=dist", "--entry-naming=main.js"]),
   },
+  { name: "Vite, app", fixture: "vite", browser: true, build: build(bin("vite"), ["build"]) },
+  { name: "Vite, module Web Worker in the default format", fixture: "vite-worker", browser: true, build: build(bin("vite"), ["build"]) },
+  { name: "webpack 5", fixture: "webpack", browser: true, build: build(bin("webpack"), []) },
+  { name: "Parcel", fixture: "parcel", browser: true, build: build(bin("parcel"), ["build", "index.html"]) },
   {
     name: "bun run",
     fixture: "bun",
     run: (dir, api, n) => run(bin("bun"), ["run", "node.mjs", api, n], { cwd: dir }),
   },
+  {
+    name: "Vitest, Node environment, with vi.useFakeTimers() and an injected fetch",
+    fixture: "vitest",
+    run: async (dir, api, n) => {
+      await run(NODE[24], [join(TOOLS, "vitest/vitest.mjs"), "run"], { cwd: dir, env: { REACH_API: api, REACH_NONCE: n } });
+      return `REACH ${readFileSync(join(dir, "summary.json"), "utf8")}`;
+    },
+  },
+  {
+    name: "Next.js app router, route handler (next build, next start)",
+    fixture: "next",
+    server: nextServer,
+    run: async (server, api, n) => `REACH ${await (await fetch(`${server.url}api/check?${new URLSearchParams({ api, nonce: n })}`)).text()}`,
+  },
+  { name: "Next.js app router, client component", fixture: "next", server: nextServer, browser: true },
   {
     name: "Deno with --allow-net only",
     fixture: "deno",

@@ -4,6 +4,7 @@
 // summary that reach.test.js compares with `expected`.
 /** @param {{ waitForJob: Function, PulseError: Function }} pulse @param {string} api @param {string} nonce */
 export async function check({ waitForJob, PulseError }, api, nonce) {
+  if (!api?.startsWith("http://127.0.0.1:")) throw new Error(`check: the mock's URL is required, got ${api}`);
   const options = { baseUrl: api, apiKey: "reach-key", initialDelayMs: 20, maxDelayMs: 100, timeoutMs: 30000 };
   const quick = await waitForJob(`steps_1-${nonce}`, options);
   const large = await waitForJob(`large_6000000-${nonce}`, options);

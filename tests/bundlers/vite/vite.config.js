@@ -1,2 +1,0 @@
-// Vite's defaults: nothing pulse-jobs-specific is needed for `vite build`.
-export default {};
