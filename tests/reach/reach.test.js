@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { launchBrowser, newPage, nonce, serveStatic } from "../browser/helpers.js";
 import { npm } from "../js/support/package.js";
 import { expected } from "./app/check.js";
-import { cleanUp, targets } from "./targets.js";
+import { bin, cleanUp, run, targets } from "./targets.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = resolve(HERE, "..", "..");
@@ -30,6 +30,7 @@ let mockServer;
 let browser;
 const prepared = new Map();
 const servers = new Map();
+const results = [];
 
 /** A fresh app for `fixture`: app/ plus fixtures/<fixture>/, with the packed package installed. Once per fixture. */
 function prepare(fixture) {
@@ -95,6 +96,17 @@ function server(target) {
   return servers.get(target.fixture);
 }
 
+/** test-output/reach/works-with.md: this run as the README's "Works with" table. */
+function writeWorksWith() {
+  const rows = targets.flatMap((target) => results.filter((r) => r.target === target));
+  if (!rows.length) return;
+  const where = (t) => (t.browser ? "Chromium" : t.name.startsWith("Next") ? "next start" : "its runtime");
+  const lines = rows.map((r) => `| ${r.target.name} | ${where(r.target)} | ${r.ok ? "works" : "FAILS"} | ${r.seconds.toFixed(1)} |`);
+  const out = join(ROOT, "test-output", "reach");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "works-with.md"), ["| toolchain | run in | result | seconds |", "|---|---|---|---|", ...lines].join("\n") + "\n");
+}
+
 before(async () => {
   assert.ok(existsSync(join(PKG_DIR, "package.json")), `${PKG_DIR} has no built package: run make pkg first`);
   mkdirSync(SCRATCH, { recursive: true });
@@ -107,6 +119,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await mockServer?.close();
+  writeWorksWith();
   for (const started of servers.values()) (await started.catch(() => null))?.close();
   cleanUp();
   if (!process.env.PULSE_KEEP_SCRATCH) rmSync(SCRATCH, { recursive: true, force: true });
@@ -116,22 +129,35 @@ const selected = (target) => !only || only.some((word) => target.name.includes(w
 
 describe("the packed package in every toolchain, default settings", { concurrency: 2 }, () => {
   for (const target of targets.filter(selected)) {
-    test(target.name, async (t) => {
-      const dir = await prepare(target.fixture);
-      const n = nonce();
+    test(target.name, async () => {
       const started = Date.now();
-      let summary;
-      if (target.server) {
-        const site = await server(target);
-        summary = target.browser ? await runInBrowser(site.url, n) : summaryOf(await target.run(site, mockServer.apiUrl, n));
-      } else {
-        const built = target.build ? await target.build(dir) : dir;
-        summary = target.browser ? await runBuildInBrowser(built, n) : summaryOf(await target.run(built, mockServer.apiUrl, n));
+      let ok = false;
+      try {
+        const dir = await prepare(target.fixture);
+        const n = nonce();
+        let summary;
+        if (target.server) {
+          const site = await server(target);
+          summary = target.browser ? await runInBrowser(site.url, n) : summaryOf(await target.run(site, mockServer.apiUrl, n));
+        } else {
+          const built = target.build ? await target.build(dir) : dir;
+          summary = target.browser ? await runBuildInBrowser(built, n) : summaryOf(await target.run(built, mockServer.apiUrl, n));
+        }
+        assert.deepEqual(summary, expected(await largeMarkdownChars(n)));
+        ok = true;
+      } finally {
+        results.push({ target, ok, seconds: (Date.now() - started) / 1000 });
       }
-      assert.deepEqual(summary, expected(await largeMarkdownChars(n)));
-      const results = join(ROOT, "test-output", "reach");
-      mkdirSync(results, { recursive: true });
-      writeFileSync(join(results, `${target.name.replace(/[^a-z0-9]+/gi, "-")}.json`), JSON.stringify({ target: target.name, ms: Date.now() - started, summary }) + "\n");
     });
   }
+});
+
+describe("the package's manifest and types", { concurrency: true }, () => {
+  test("publint --strict finds nothing", async () => {
+    assert.match(await run(bin("publint"), ["--strict", PKG_DIR]), /All good!/);
+  });
+
+  test("attw --pack finds no problem in any resolution mode", async () => {
+    assert.match(await run(bin("attw"), ["--pack", PKG_DIR, "--format", "table-flipped"]), /No problems found/);
+  });
 });

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const TOOLS = fileURLToPath(new URL("./node_modules/", import.meta.url));
-const bin = (name) => join(TOOLS, ".bin", name);
+export const bin = (name) => join(TOOLS, ".bin", name);
 const NODE = { 18: join(TOOLS, "node18/bin/node"), 20: process.execPath, 24: join(TOOLS, "node24/bin/node") };
 
 /** Runs a command; resolves with its stdout, rejects with all its output on failure. */
