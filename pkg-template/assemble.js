@@ -5,7 +5,9 @@
 //   node/wasm.cjs  the wasm as is, base64 (decoded with atob, compiled synchronously)
 // One glue serves both: minified ES module for browsers, CommonJS for Node.
 // Usage: node pkg-template/assemble.js <wasm-pack-out> <pkg-dir>
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { transformSync } from "esbuild";
@@ -23,9 +25,10 @@ mkdirSync(join(pkg, "web"), { recursive: true });
 const manifest = JSON.parse(read(join(template, "package.json")));
 writeFileSync(join(pkg, "package.json"), JSON.stringify({ ...manifest, version }, null, 2) + "\n");
 
-for (const file of ["node/index.cjs", "node/index.mjs", "web/index.js", "pulse_error.js", "client.js", "index.d.ts"]) {
-  copyFileSync(join(template, file), join(pkg, file));
-}
+for (const file of ["node/index.cjs", "node/index.mjs", "index.d.ts"]) copyFileSync(join(template, file), join(pkg, file));
+// What a browser loads is minified (the sources' comments are for this repository; index.d.ts documents the API).
+const minify = (code) => transformSync(code, { minify: true, format: "esm", target: "es2022" }).code;
+for (const file of ["web/index.js", "pulse_error.js", "client.js"]) writeFileSync(join(pkg, file), minify(read(join(template, file))));
 for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(join(template, "..", file), join(pkg, file));
 // CommonJS twins of the ES-module sources, so each exists once in the repository.
 writeFileSync(join(pkg, "index.d.cts"), read(join(template, "index.d.ts")));
@@ -37,19 +40,43 @@ const cjsTwin = (file, names) =>
 cjsTwin("pulse_error.js", ["PulseError", "coreError"]);
 cjsTwin("client.js", ["publicClient"]);
 
+// The wasm's import and export names (wasm-bindgen's are long, with hashes:
+// 5.4 KB of the wasm, and again in the glue) shortened by wasm-opt, and the
+// glue rewritten to match.
+const features = read(join(template, "..", "Cargo.toml")).match(/--enable-[a-z-]+/g);
+const work = mkdtempSync(join(tmpdir(), "pulse-assemble-"));
+const minified = join(work, "min.wasm");
+const wasmOpt = join(template, "..", "node_modules", ".bin", "wasm-opt");
+const mapping = execFileSync(wasmOpt, [join(wasmOut, "pulse_jobs_bg.wasm"), "--minify-imports-and-exports-and-modules", ...features, "-o", minified], { encoding: "utf8" });
+const { imports, exports } = JSON.parse(mapping.slice(mapping.indexOf("{")));
+const wasm = readFileSync(minified);
+rmSync(work, { recursive: true, force: true });
+const [moduleName] = new Set(WebAssembly.Module.imports(new WebAssembly.Module(wasm)).map((i) => i.module));
+
+/** `text` with its one `from` replaced by `to`; fails unless there is exactly one. */
+function swap(text, from, to) {
+  if (text.split(from).length !== 2) throw new Error(`assemble: the glue changed (${from}); update assemble.js`);
+  return text.replace(from, () => to);
+}
+
+/** `text` with every whole-word `prefix + from` replaced by `prefix + to`. (A name
+ * the glue lacks stays as it is: the wasm exports a few that the glue never uses.) */
+function rename(text, from, to, prefix = "") {
+  const pattern = new RegExp(`${prefix.replace(".", "\\.")}\\b${from.replace(/\$/g, "\\$")}\\b`, "g");
+  return text.replace(pattern, () => `${prefix}${to}`);
+}
+
 // The glue's fallback to a .wasm file beside it: bundlers would look for that
 // file (and fail the build), and the entries always pass the bytes.
-const fallback = "module_or_path = new URL('pulse_jobs_bg.wasm', import.meta.url);";
-const glue = read(join(wasmOut, "pulse_jobs.js"));
-if (glue.split(fallback).length !== 2) throw new Error(`assemble: the glue's wasm URL fallback changed; update assemble.js`);
-const ownGlue = glue.replace(fallback, 'throw new Error("pulse-jobs: the wasm bytes are passed in");');
-// Every page downloads the browser glue: minified, it is about 1 KB smaller gzipped.
-const web = transformSync(ownGlue, { minify: true, format: "esm", target: "es2020" });
-writeFileSync(join(pkg, "web", "pulse_jobs.js"), web.code);
-const node = transformSync(ownGlue, { format: "cjs", target: "es2020", logLevel: "error" });
+let glue = read(join(wasmOut, "pulse_jobs.js"));
+glue = swap(glue, "module_or_path = new URL('pulse_jobs_bg.wasm', import.meta.url);", 'throw new Error("pulse-jobs: the wasm bytes are passed in");');
+for (const [, from, to] of imports) glue = rename(glue, from, to);
+glue = swap(glue, '"./pulse_jobs_bg.js": import0', `"${moduleName}": import0`);
+for (const [from, to] of exports) glue = rename(glue, from, to, "wasm.");
+writeFileSync(join(pkg, "web", "pulse_jobs.js"), minify(glue));
+const node = transformSync(glue, { format: "cjs", target: "es2020", logLevel: "error" });
 writeFileSync(join(pkg, "node", "pulse_jobs.cjs"), node.code);
 
-const wasm = readFileSync(join(wasmOut, "pulse_jobs_bg.wasm"));
 const gzipped = gzipSync(wasm, { level: 9 }).toString("base64");
 writeFileSync(join(pkg, "web", "wasm.js"), `// The wasm core, gzipped, base64.\nexport default "${gzipped}";\n`);
 writeFileSync(join(pkg, "node", "wasm.cjs"), `// The wasm core, base64.\nmodule.exports = "${wasm.toString("base64")}";\n`);
