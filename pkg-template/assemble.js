@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { transformSync } from "esbuild";
 
@@ -29,7 +29,10 @@ for (const file of ["node/index.cjs", "node/index.mjs", "index.d.ts"]) copyFileS
 // What a browser loads is minified (the sources' comments are for this repository; index.d.ts documents the API).
 const minify = (code) => transformSync(code, { minify: true, format: "esm", target: "es2022" }).code;
 for (const file of ["web/index.js", "pulse_error.js", "client.js"]) writeFileSync(join(pkg, file), minify(read(join(template, file))));
-for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(join(template, "..", file), join(pkg, file));
+for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE", "docs/contract.md", "docs/decisions.md"]) {
+  mkdirSync(dirname(join(pkg, file)), { recursive: true });
+  copyFileSync(join(template, "..", file), join(pkg, file));
+}
 // CommonJS twins of the ES-module sources, so each exists once in the repository.
 writeFileSync(join(pkg, "index.d.cts"), read(join(template, "index.d.ts")));
 const cjsTwin = (file, names) =>

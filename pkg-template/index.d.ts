@@ -1,4 +1,4 @@
-// Type declarations of pulse-jobs, matching the contract in its README.
+// Type declarations of pulse-jobs, matching its contract (docs/contract.md).
 
 /** Waits until the job ends; resolves with it when `completed` (large results downloaded). */
 export function waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;

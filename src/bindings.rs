@@ -28,19 +28,19 @@ pub fn set_error_factory(factory: Function) {
     ERROR_FACTORY.with(|f| *f.borrow_mut() = Some(factory));
 }
 
-/// Waits for a job; see `waitForJob` in the README.
+/// Waits for a job; see `waitForJob` in docs/contract.md.
 #[wasm_bindgen(js_name = waitForJob)]
 pub fn wait_for_job_promise(job_id: JsValue, options: JsValue) -> Promise {
     Defaults::default().start(Op::Wait, job_id, options)
 }
 
-/// Reads a job once; see `getJob` in the README.
+/// Reads a job once; see `getJob` in docs/contract.md.
 #[wasm_bindgen(js_name = getJob)]
 pub fn get_job_promise(job_id: JsValue, options: JsValue) -> Promise {
     Defaults::default().start(Op::Get, job_id, options)
 }
 
-/// Cancels a job; see `cancelJob` in the README.
+/// Cancels a job; see `cancelJob` in docs/contract.md.
 #[wasm_bindgen(js_name = cancelJob)]
 pub fn cancel_job_promise(job_id: JsValue, options: JsValue) -> Promise {
     Defaults::default().start(Op::Cancel, job_id, options)

@@ -1,6 +1,6 @@
 //! The wait as data: given what the last request observed, the time and a
 //! random number, [`Waiter::next`] decides the next step. The effects layer
-//! only carries steps out, so every rule of the README's "Behaviour" section
+//! only carries steps out, so every rule of docs/contract.md, "Behaviour",
 //! is tested here without a clock, a network or JS.
 
 use crate::text::{cat, decimal};

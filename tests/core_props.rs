@@ -351,7 +351,7 @@ fn options_with_numbers() -> impl Strategy<Value = Options> {
         )
 }
 
-/// The field `wait_policy` must name, from the README's rules (finite numbers
+/// The field `wait_policy` must name, from docs/contract.md's rules (finite numbers
 /// only: `bindings` already refuses non-finite ones, the core must too), in
 /// the order the fields are checked; `None` when all are valid.
 fn first_invalid_wait_field(o: &Options) -> Option<&'static str> {

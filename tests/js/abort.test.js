@@ -1,4 +1,4 @@
-// Cancellation (the README, "Behaviour"): an AbortSignal already
+// Cancellation (docs/contract.md, "Behaviour"): an AbortSignal already
 // aborted, or aborted during a sleep, a poll or a download, rejects ABORTED
 // quickly (name "AbortError", cause === signal.reason) and aborts the request
 // in flight; exceptions thrown by onProgress reject the wait with that value.

@@ -1,4 +1,4 @@
-// Reliability (the README, "Behaviour": values that throw or lie, signals,
+// Reliability (docs/contract.md, "Behaviour": values that throw or lie, signals,
 // backoff), one readable test per trigger: option getters and Proxies,
 // signal-like objects, callbacks, custom fetch, Response look-alikes, body
 // readers and node-fetch v2 responses must become the documented rejections,

@@ -1,7 +1,7 @@
 // Consumer fixtures (tests/consumers/node-esm, tests/consumers/node-cjs), each
 // installed from the packed tarball and run as `node main.js` against the
 // mock. Checks the printed outcome AND that the process ends by itself
-// promptly once the wait settles (the README, "Behaviour"): no
+// promptly once the wait settles (docs/contract.md, "Behaviour"): no
 // timer, listener or request of the package may keep Node alive, whether the
 // wait resolved, rejected, timed out or was aborted. The waits use long
 // defaults (30 min deadline, 30 s request timeout, 60 s sleeps), so anything

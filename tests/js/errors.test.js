@@ -39,7 +39,7 @@ describe("module formats", { concurrency: true }, () => {
       assert.equal(err.retryable, false);
       assert.equal(typeof err.message, "string");
       assert.ok(err.message.length > 0);
-      // Built in a microtask, the stack would hold only wasm frames: README, "Errors".
+      // Built in a microtask, the stack would hold only wasm frames: docs/decisions.md.
       assert.equal(err.stack, `PulseError: ${err.message}`);
       assert.equal(Error.stackTraceLimit, 10, "Error.stackTraceLimit is restored");
     });
@@ -115,7 +115,7 @@ describe("the API key never appears in a thrown error", { concurrency: true }, (
     });
   }
 
-  test("error messages do not show presigned result URLs (README decision)", async () => {
+  test("error messages do not show presigned result URLs (docs/decisions.md)", async () => {
     const id = jid("presignstale");
     let err;
     try {

@@ -1,4 +1,4 @@
-// Seeded fuzz of the public API (reliability; the README, "Behaviour"): thousands of calls of
+// Seeded fuzz of the public API (reliability; docs/contract.md, "Behaviour"): thousands of calls of
 // waitForJob / getJob / cancelJob (free functions and PulseClient methods)
 // with hostile job ids, option values of every type, throwing getters and
 // Proxies, signal-like objects, real AbortSignals (some shared by many calls),

@@ -1,4 +1,4 @@
-// Bad input (the README, "Behaviour"), PulseClient, option overrides and header
+// Bad input (docs/contract.md, "Behaviour"), PulseClient, option overrides and header
 // merging, jobId encoding, baseUrl path prefixes, the `fetch` option, getJob
 // and cancelJob.
 
@@ -186,7 +186,7 @@ describe("valid edge input", { concurrency: true }, () => {
     assert.equal(job.status, "completed");
   });
 
-  test("null options count as not given (README decision)", async () => {
+  test("null options count as not given (docs/decisions.md)", async () => {
     const job = await waitForJob(jid("ok"), opts({ initialDelayMs: null, headers: null, signal: null, onProgress: null, timeoutMs: null }));
     assert.equal(job.status, "completed");
   });

@@ -1,4 +1,4 @@
-// Large results by URL (the README, "Behaviour"): download, where the key
+// Large results by URL (docs/contract.md, "Behaviour"): download, where the key
 // and headers go, URL checks, expired presigned URLs, download retries,
 // downloadResult: false, maxResultBytes, onDownloadProgress and the
 // per-chunk requestTimeoutMs of downloads.

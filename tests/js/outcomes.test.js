@@ -1,4 +1,4 @@
-// waitForJob outcomes and failures (the README, "Behaviour"): terminal statuses,
+// waitForJob outcomes and failures (docs/contract.md, "Behaviour"): terminal statuses,
 // transient retries and maxRetries, non-transient HTTP errors, error body
 // text, `retryable`, INVALID_RESPONSE.
 

@@ -1,4 +1,4 @@
-// waitForJob polling (the README, "Behaviour"): first
+// waitForJob polling (docs/contract.md, "Behaviour"): first
 // GET at once, the backoff schedule, the deadline and TIMEOUT, Retry-After,
 // unknown statuses and onProgress. Timing asserts are lower bounds plus loose
 // upper bounds (SLACK): the machine may be busy.

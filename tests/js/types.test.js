@@ -2,7 +2,7 @@
 // tests/consumers/typescript (an ES module and a CommonJS file, node16
 // resolution through the exports map) with the package installed from its
 // tarball. The fixture's @ts-expect-error lines make the check fail if the
-// types went loose (any) or stopped matching the README.
+// types went loose (any) or stopped matching docs/contract.md.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

@@ -3,7 +3,7 @@
 //        [PULSE_OPTIONS='{"initialDelayMs":20}'] [PULSE_ABORT_ON_SIGUSR2=1] node main.js
 // With PULSE_ABORT_ON_SIGUSR2 the wait gets a signal that SIGUSR2 aborts (the
 // test sends it once the mock has seen the request it wants to interrupt).
-// The process must end on its own once the wait settles (the README, "Behaviour").
+// The process must end on its own once the wait settles (docs/contract.md, "Behaviour").
 "use strict";
 const { waitForJob, PulseError } = require("pulse-jobs");
 

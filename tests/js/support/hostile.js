@@ -439,7 +439,7 @@ export function processGuard() {
   return guard;
 }
 
-/** Every option name of waitForJob, in the README's order. */
+/** Every option name of waitForJob, in the order of docs/contract.md. */
 export const WAIT_OPTION_NAMES = [
   "apiKey",
   "baseUrl",
