@@ -7,10 +7,14 @@
  * core client is made when it is: its options are read and checked then, and
  * a bad one rejects each call instead of throwing from the constructor.
  *
- * @param {{ Core: new (options?: object) => any, ready: Promise<void>, loaded: () => boolean }} wasm
- * @param {typeof import("./pulse_error.js").PulseError} PulseError
+ * @param {object} parts
+ * @param {new (options?: object) => any} parts.Core the wasm-bindgen class
+ * @param {Promise<void>} parts.ready settles when the wasm is loaded
+ * @param {() => boolean} parts.loaded whether it is
+ * @param {typeof import("./pulse_error.js").PulseError} parts.PulseError
+ * @param {typeof import("./watch.js").watch} parts.watch
  */
-export function publicClient({ Core, ready, loaded }, PulseError) {
+export function publicClient({ Core, ready, loaded, PulseError, watch }) {
   const freed = () =>
     Promise.reject(new PulseError("this PulseClient was freed; create a new one", { code: "INVALID_ARGUMENT" }));
 
@@ -25,11 +29,11 @@ export function publicClient({ Core, ready, loaded }, PulseError) {
         this.#core.catch(() => {}); // reported by each call instead
       }
     }
-    #call(method, jobId, options) {
+    #call(method, ...args) {
       const core = this.#core;
       if (!core) return freed();
-      if (!(core instanceof Promise)) return core[method](jobId, options);
-      return core.then((made) => (this.#core ? made[method](jobId, options) : freed()));
+      if (!(core instanceof Promise)) return core[method](...args);
+      return core.then((made) => (this.#core ? made[method](...args) : freed()));
     }
     waitForJob(jobId, options) {
       return this.#call("waitForJob", jobId, options);
@@ -39,6 +43,9 @@ export function publicClient({ Core, ready, loaded }, PulseError) {
     }
     cancelJob(jobId, options) {
       return this.#call("cancelJob", jobId, options);
+    }
+    watchJob(jobId, options) {
+      return watch((onJob, stop) => this.#call("watchJob", jobId, options, onJob, stop));
     }
     /** Releases the client's wasm memory now rather than at garbage collection. */
     free() {

@@ -6,6 +6,14 @@ export function waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;
 export function getJob(jobId: string, options?: RequestOptions): Promise<Job>;
 /** Cancels a pending or processing job (`DELETE /job/{jobId}`). */
 export function cancelJob(jobId: string, options?: RequestOptions): Promise<CancelResult>;
+/**
+ * Every state of a job as it comes: the job after each poll. A completed job
+ * is the last value (its large result downloaded); a failed, canceled or
+ * expired job is yielded, then the iteration throws the `PulseError` that
+ * `waitForJob` would reject with. Bad input throws on the first `next()`;
+ * `break` (or `return()`) stops polling at once.
+ */
+export function watchJob(jobId: string, options?: WaitOptions): AsyncIterableIterator<Job>;
 
 /** Holds options for every call; per-call options override them (headers merge by name). */
 export class PulseClient {
@@ -14,6 +22,7 @@ export class PulseClient {
   waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;
   getJob(jobId: string, options?: RequestOptions): Promise<Job>;
   cancelJob(jobId: string, options?: RequestOptions): Promise<CancelResult>;
+  watchJob(jobId: string, options?: WaitOptions): AsyncIterableIterator<Job>;
   /**
    * Releases the client's wasm memory early; optional (it is also freed when
    * garbage-collected). Later calls reject with `INVALID_ARGUMENT`; a second
@@ -40,6 +49,11 @@ export class PulseError extends Error {
    * custom `fetch` or its Response threw.
    */
   cause?: unknown;
+  /**
+   * Only on a wait given up with `cancelOnAbort` (ABORTED or TIMEOUT after a
+   * poll was sent): true when the server answered the cancel with a 2xx.
+   */
+  cancelConfirmed?: boolean;
 }
 
 export interface ClientOptions {
@@ -76,6 +90,12 @@ export interface WaitOptions extends RequestOptions {
   downloadResult?: boolean;
   /** Largest result accepted, in bytes; default: no limit. */
   maxResultBytes?: number;
+  /**
+   * When the wait is given up (the signal aborts, `timeoutMs` passes, or a
+   * watch is stopped), send `DELETE /job/{jobId}` once before settling, so
+   * that no billed job is left running; default false.
+   */
+  cancelOnAbort?: boolean;
   /** After every successful poll, the terminal one included (`nextDelayMs` is then null). */
   onProgress?: (job: Job, info: ProgressInfo) => void;
   /** As a large result downloads. */

@@ -31,29 +31,33 @@ pub fn set_error_factory(factory: Function) {
 /// Waits for a job; see `waitForJob` in docs/contract.md.
 #[wasm_bindgen(js_name = waitForJob)]
 pub fn wait_for_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Wait, job_id, options)
+    Defaults::default().start(Op::Wait, job_id, options, Watch::default())
 }
 
 /// Reads a job once; see `getJob` in docs/contract.md.
 #[wasm_bindgen(js_name = getJob)]
 pub fn get_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Get, job_id, options)
+    Defaults::default().start(Op::Get, job_id, options, Watch::default())
 }
 
 /// Cancels a job; see `cancelJob` in docs/contract.md.
 #[wasm_bindgen(js_name = cancelJob)]
 pub fn cancel_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Cancel, job_id, options)
+    Defaults::default().start(Op::Cancel, job_id, options, Watch::default())
 }
 
 /// `waitForJob` as a Rust future, for the wasm test suite.
 pub async fn wait_for_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    Defaults::default().run(Op::Wait, job_id, options).await
+    Defaults::default()
+        .run(Op::Wait, job_id, options, Watch::default())
+        .await
 }
 
 /// `getJob` as a Rust future, for the wasm test suite.
 pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    Defaults::default().run(Op::Get, job_id, options).await
+    Defaults::default()
+        .run(Op::Get, job_id, options, Watch::default())
+        .await
 }
 
 /// Holds client options for every call it makes; per-call options override them.
@@ -84,19 +88,43 @@ impl PulseClient {
     /// `waitForJob` with this client's options.
     #[wasm_bindgen(js_name = waitForJob)]
     pub fn wait_for_job(&self, job_id: JsValue, options: JsValue) -> Promise {
-        self.defaults.clone().start(Op::Wait, job_id, options)
+        self.defaults
+            .clone()
+            .start(Op::Wait, job_id, options, Watch::default())
     }
 
     /// `getJob` with this client's options.
     #[wasm_bindgen(js_name = getJob)]
     pub fn get_job(&self, job_id: JsValue, options: JsValue) -> Promise {
-        self.defaults.clone().start(Op::Get, job_id, options)
+        self.defaults
+            .clone()
+            .start(Op::Get, job_id, options, Watch::default())
+    }
+
+    /// The wait behind `watchJob`, with this client's options: `onJob(job,
+    /// info)` after every poll, and `stop` (the iterator's own signal) ends
+    /// it. The package's `watchJob` wraps this in an async iterator (the
+    /// top-level one through a client without options); not public API.
+    #[wasm_bindgen(js_name = watchJob)]
+    pub fn watch_job(
+        &self,
+        job_id: JsValue,
+        options: JsValue,
+        on_job: Function,
+        stop: JsValue,
+    ) -> Promise {
+        let watch = Watch::new(on_job, stop);
+        self.defaults
+            .clone()
+            .start(Op::Wait, job_id, options, watch)
     }
 
     /// `cancelJob` with this client's options.
     #[wasm_bindgen(js_name = cancelJob)]
     pub fn cancel_job(&self, job_id: JsValue, options: JsValue) -> Promise {
-        self.defaults.clone().start(Op::Cancel, job_id, options)
+        self.defaults
+            .clone()
+            .start(Op::Cancel, job_id, options, Watch::default())
     }
 }
 
@@ -109,6 +137,22 @@ enum Op {
     Cancel,
 }
 
+/// What `watchJob` adds to a wait: its listener and its stop signal.
+#[derive(Debug, Default)]
+struct Watch {
+    on_job: Option<Function>,
+    stop: Option<SignalLike>,
+}
+
+impl Watch {
+    fn new(on_job: Function, stop: JsValue) -> Self {
+        Self {
+            on_job: Some(on_job),
+            stop: Some(stop.unchecked_into()),
+        }
+    }
+}
+
 /// The options a call starts from: none for the free functions, the client's
 /// for `PulseClient` methods.
 #[derive(Debug, Clone, Default)]
@@ -118,39 +162,46 @@ struct Defaults {
 }
 
 impl Defaults {
-    fn start(self, op: Op, job_id: JsValue, options: JsValue) -> Promise {
-        future_to_promise(self.run(op, job_id, options))
+    fn start(self, op: Op, job_id: JsValue, options: JsValue, watch: Watch) -> Promise {
+        future_to_promise(self.run(op, job_id, options, watch))
     }
 
     /// Reads a call's job id and options, merges them over these defaults, and
     /// runs `op`; every error, validation included, rejects as a `PulseError`.
-    async fn run(self, op: Op, job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    async fn run(
+        self,
+        op: Op,
+        job_id: JsValue,
+        options: JsValue,
+        watch: Watch,
+    ) -> Result<JsValue, JsValue> {
         let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
         let scope = match op {
             Op::Wait => Scope::Wait,
             Op::Get | Op::Cancel => Scope::Request,
         };
         let outcome = async {
-            let call = read_options(&options, scope)?;
+            let mut call = read_options(&options, scope)?;
+            call.hooks.on_job = watch.on_job;
             let merged = call.options.clone().over(&self.options);
             let api = Api::new(
                 Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
                 merged.endpoint()?,
                 merged.request_timeout_ms()?,
             );
-            let signal = call.signal.as_ref();
+            let signals = [call.signal.as_ref(), watch.stop.as_ref()];
             match op {
                 Op::Wait => {
                     let policy = merged.wait_policy()?;
-                    wait::wait_for_job(&api, &job_id, policy, &call.hooks, signal).await
+                    wait::wait_for_job(&api, &job_id, policy, &call.hooks, signals).await
                 }
                 Op::Get => {
                     let request = async { Ok(api.get_job(&job_id).await?.0) };
-                    bounded(Box::pin(request), signal, None).await
+                    bounded(Box::pin(request), signals, None).await
                 }
                 Op::Cancel => {
                     let request = async { Ok(api.cancel_job(&job_id).await?) };
-                    bounded(Box::pin(request), signal, None).await
+                    bounded(Box::pin(request), signals, None).await
                 }
             }
         };
@@ -223,9 +274,11 @@ fn read_options(value: &JsValue, scope: Scope) -> Result<CallOptions, Fault> {
         o.max_retries = r.number("maxRetries")?;
         o.download_result = r.boolean("downloadResult")?;
         o.max_result_bytes = r.number("maxResultBytes")?;
+        o.cancel_on_abort = r.boolean("cancelOnAbort")?;
         call.hooks = Hooks {
             on_progress: r.function("onProgress")?,
             on_download_progress: r.function("onDownloadProgress")?,
+            on_job: None,
         };
     }
     Ok(call)
@@ -331,6 +384,10 @@ fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
         ("retryable", error.retryable.into()),
         ("job", optional(job)),
         ("cause", optional(cause)),
+        (
+            "cancelConfirmed",
+            optional(error.cancel_confirmed.map(JsValue::from)),
+        ),
     ]);
     let message = JsValue::from(&error.message);
     let factory = ERROR_FACTORY.with(|f| f.borrow().clone());

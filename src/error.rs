@@ -65,6 +65,9 @@ pub struct Error {
     pub http_status: Option<u16>,
     /// True when the same call may succeed if made again later.
     pub retryable: bool,
+    /// For a wait abandoned with `cancelOnAbort`: whether the server
+    /// confirmed the cancel.
+    pub cancel_confirmed: Option<bool>,
 }
 
 impl Error {
@@ -74,6 +77,7 @@ impl Error {
             message: message.into(),
             http_status: None,
             retryable: false,
+            cancel_confirmed: None,
         }
     }
 

@@ -46,6 +46,8 @@ pub struct Options {
     pub download_result: Option<bool>,
     /// `maxResultBytes`.
     pub max_result_bytes: Option<f64>,
+    /// `cancelOnAbort`.
+    pub cancel_on_abort: Option<bool>,
 }
 
 /// Where API requests go and the headers that ride along (the key included).
@@ -70,6 +72,8 @@ pub struct WaitPolicy {
     pub download_result: bool,
     /// Largest result accepted, in bytes.
     pub max_result_bytes: Option<f64>,
+    /// Whether an abandoned wait cancels its job.
+    pub cancel_on_abort: bool,
 }
 
 /// The error for a value of the wrong JS type.
@@ -205,6 +209,7 @@ impl Options {
             max_retries: max_retries.min(u32::MAX as f64) as u32,
             download_result: self.download_result.unwrap_or(true),
             max_result_bytes: self.max_result_bytes,
+            cancel_on_abort: self.cancel_on_abort.unwrap_or(false),
         })
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::text::{cat, decimal};
 
-use crate::error::{whole, Error};
+use crate::error::{whole, Error, ErrorCode};
 use crate::options::WaitPolicy;
 use crate::status::{is_expired_url, is_transient_http, JobStatus};
 use crate::url::{result_url, BaseUrl, ResultUrl};
@@ -373,6 +373,16 @@ impl Waiter {
     }
 }
 
+/// Whether a wait that ended with `error` sends `DELETE /job/{id}` before it
+/// settles: only when asked (`cancelOnAbort`), only when the caller gave the
+/// wait up (its signal fired, or its deadline passed: a job that ended, or a
+/// wait that failed, is left alone), and only once a poll was sent (a signal
+/// that fired before the call sends nothing at all).
+pub fn cancels_job(policy: &WaitPolicy, error: &Error, polls_sent: u32) -> bool {
+    let given_up = matches!(error.code, ErrorCode::Aborted | ErrorCode::Timeout);
+    policy.cancel_on_abort && given_up && polls_sent > 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +400,7 @@ mod tests {
         max_retries: 2,
         download_result: true,
         max_result_bytes: None,
+        cancel_on_abort: false,
     };
 
     fn waiter(policy: WaitPolicy) -> Waiter {
@@ -802,5 +813,23 @@ mod tests {
             ErrorCode::ResultTooLarge
         );
         assert_eq!(w.next(Observation::Downloaded, 0.0, 0.0), Step::Done);
+    }
+
+    #[test]
+    fn only_an_abandoned_wait_cancels_its_job_and_only_when_asked() {
+        let asked = WaitPolicy {
+            cancel_on_abort: true,
+            ..POLICY
+        };
+        let aborted = Error::aborted();
+        let timeout = Error::timeout("j", 1.0);
+        assert!(cancels_job(&asked, &aborted, 1));
+        assert!(cancels_job(&asked, &timeout, 3));
+        // not asked, nothing sent yet, or a wait that ended otherwise
+        assert!(!cancels_job(&POLICY, &aborted, 1));
+        assert!(!cancels_job(&asked, &aborted, 0));
+        for other in [Error::job_failed("j", None), Error::invalid_argument("x")] {
+            assert!(!cancels_job(&asked, &other, 2));
+        }
     }
 }

@@ -6,14 +6,18 @@ const core = require("./pulse_jobs.cjs");
 const base64 = require("./wasm.cjs");
 const { PulseError, coreError } = require("../pulse_error.cjs");
 const { publicClient } = require("../client.cjs");
+const { watch } = require("../watch.cjs");
 
 core.initSync({ module: Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)) });
 core.setErrorFactory(coreError);
+const plain = new core.PulseClient();
 
 module.exports = {
   waitForJob: core.waitForJob,
   getJob: core.getJob,
   cancelJob: core.cancelJob,
-  PulseClient: publicClient({ Core: core.PulseClient, ready: Promise.resolve(), loaded: () => true }, PulseError),
+  // Through a client without options, as the other functions wait.
+  watchJob: (jobId, options) => watch((onJob, stop) => plain.watchJob(jobId, options, onJob, stop)),
+  PulseClient: publicClient({ Core: core.PulseClient, ready: Promise.resolve(), loaded: () => true, PulseError, watch }),
   PulseError,
 };

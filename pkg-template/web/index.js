@@ -6,6 +6,7 @@ import init, * as core from "./pulse_jobs.js";
 import gzipped from "./wasm.js";
 import { PulseError, coreError } from "../pulse_error.js";
 import { publicClient } from "../client.js";
+import { watch } from "../watch.js";
 
 async function inflate(base64) {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -23,11 +24,18 @@ const ready = inflate(gzipped)
 // A failed load rejects each call; it must not also be reported as unhandled.
 ready.catch(() => {});
 
-/** `core[name]` once the wasm is ready: at once when it is already. */
-const whenReady = (name) => (jobId, options) => (loaded ? core[name](jobId, options) : ready.then(() => core[name](jobId, options)));
+/** `call(...args)` once the wasm is ready: at once when it is already. */
+const whenReady =
+  (call) =>
+  (...args) =>
+    loaded ? call(...args) : ready.then(() => call(...args));
 
-export const waitForJob = whenReady("waitForJob");
-export const getJob = whenReady("getJob");
-export const cancelJob = whenReady("cancelJob");
-export const PulseClient = publicClient({ Core: core.PulseClient, ready, loaded: () => loaded }, PulseError);
+export const waitForJob = whenReady(core.waitForJob);
+export const getJob = whenReady(core.getJob);
+export const cancelJob = whenReady(core.cancelJob);
+// The top-level watchJob waits through a client without options, as the other functions do.
+let plain;
+const watchWait = whenReady((...args) => (plain ??= new core.PulseClient()).watchJob(...args));
+export const watchJob = (jobId, options) => watch((onJob, stop) => watchWait(jobId, options, onJob, stop));
+export const PulseClient = publicClient({ Core: core.PulseClient, ready, loaded: () => loaded, PulseError, watch });
 export { PulseError };

@@ -1,8 +1,10 @@
 //! Carries out the poll state machine's steps, and bounds any call by the
 //! caller's `AbortSignal` and the wait's deadline.
 
+use std::cell::Cell;
 use std::future::{pending, Future};
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::JsValue;
@@ -14,7 +16,7 @@ use super::sleep::{race, sleep, Either};
 use super::{now_ms, object, Fault, Interrupt};
 use crate::error::{Error, ErrorCode};
 use crate::options::WaitPolicy;
-use crate::poll::{Failure, Observation, Step, Waiter};
+use crate::poll::{cancels_job, Failure, Observation, Step, Waiter};
 use crate::url::ResultUrl;
 
 /// The caller's callbacks.
@@ -24,38 +26,31 @@ pub struct Hooks {
     pub on_progress: Option<Function>,
     /// `onDownloadProgress({ loaded, total })`.
     pub on_download_progress: Option<Function>,
+    /// `watchJob`'s own listener: called like `onProgress`, after it.
+    pub on_job: Option<Function>,
 }
 
 /// A call's work, boxed so that [`bounded`] exists once in the wasm rather
 /// than once per kind of call.
 pub type Work<'a> = Pin<Box<dyn Future<Output = Result<JsValue, Fault>> + 'a>>;
 
-/// Runs `work` until it ends, `signal` aborts, or `deadline` passes (`(ms from
-/// now, error)`). Whatever loses is dropped, which clears its timers, removes
-/// its listeners and aborts its request.
+/// Runs `work` until it ends, either signal aborts (the caller's, and
+/// `watchJob`'s own for `return()`), or `deadline` passes (`(ms from now,
+/// error)`). Whatever loses is dropped, which clears its timers, removes its
+/// listeners and aborts its request.
 pub async fn bounded(
     work: Work<'_>,
-    signal: Option<&SignalLike>,
+    [signal, stop]: [Option<&SignalLike>; 2],
     deadline: Option<(f64, Error)>,
 ) -> Result<JsValue, Fault> {
-    let watch = match signal {
-        Some(signal) => {
-            if signal.aborted().map_err(unreadable_signal)?.is_truthy() {
-                return Err(aborted(signal));
-            }
-            Some(Aborted::new(signal).map_err(unreadable_signal)?)
+    let mut watches = Vec::new();
+    for signal in [signal, stop].into_iter().flatten() {
+        if signal.aborted().map_err(unreadable_signal)?.is_truthy() {
+            return Err(aborted(signal));
         }
-        None => None,
-    };
-    let abort = async {
-        match (watch, signal) {
-            (Some(watch), Some(signal)) => {
-                watch.await;
-                aborted(signal)
-            }
-            _ => pending().await,
-        }
-    };
+        watches.push((Aborted::new(signal).map_err(unreadable_signal)?, signal));
+    }
+    let abort = async { aborted(FirstAborted(watches).await) };
     let timer = async {
         match deadline {
             Some((ms, error)) => {
@@ -68,6 +63,23 @@ pub async fn bounded(
     match race(work, race(abort, timer)).await {
         Either::Left(outcome) => outcome,
         Either::Right(Either::Left(fault) | Either::Right(fault)) => Err(fault),
+    }
+}
+
+/// The first of the watched signals to fire; pending while none does (or
+/// when there is none).
+struct FirstAborted<'a>(Vec<(Aborted, &'a SignalLike)>);
+
+impl<'a> Future for FirstAborted<'a> {
+    type Output = &'a SignalLike;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        for (watch, signal) in &mut self.0 {
+            if Pin::new(watch).poll(cx).is_ready() {
+                return Poll::Ready(*signal);
+            }
+        }
+        Poll::Pending
     }
 }
 
@@ -85,13 +97,14 @@ fn unreadable_signal(thrown: JsValue) -> Fault {
     Fault::unreadable("options.signal", thrown)
 }
 
-/// `waitForJob`: polls until the job ends, downloading a large result.
+/// `waitForJob`: polls until the job ends, downloading a large result. A wait
+/// given up with `cancelOnAbort` cancels its job before it settles.
 pub async fn wait_for_job(
     api: &Api,
     job_id: &str,
     policy: WaitPolicy,
     hooks: &Hooks,
-    signal: Option<&SignalLike>,
+    signals: [Option<&SignalLike>; 2],
 ) -> Result<JsValue, Fault> {
     let started_ms = now_ms();
     let (waiter, first) = Waiter::new(job_id, policy, api.base().clone(), started_ms);
@@ -104,8 +117,20 @@ pub async fn wait_for_job(
         policy,
         hooks,
         started_ms,
+        polls_sent: Cell::new(0),
     };
-    bounded(Box::pin(run.steps(waiter, first)), signal, deadline).await
+    let outcome = bounded(Box::pin(run.steps(waiter, first)), signals, deadline).await;
+    match outcome {
+        Err(Fault::Pulse {
+            mut error,
+            job,
+            cause,
+        }) if cancels_job(&policy, &error, run.polls_sent.get()) => {
+            error.cancel_confirmed = Some(api.cancel_job(job_id).await.is_ok());
+            Err(Fault::Pulse { error, job, cause })
+        }
+        other => other,
+    }
 }
 
 struct Run<'a> {
@@ -114,6 +139,8 @@ struct Run<'a> {
     policy: WaitPolicy,
     hooks: &'a Hooks,
     started_ms: f64,
+    /// For [`cancels_job`]: whether there is anything to cancel.
+    polls_sent: Cell<u32>,
 }
 
 impl Run<'_> {
@@ -127,6 +154,7 @@ impl Run<'_> {
                     sleep(delay_ms).await;
                     waiter.may_start(now_ms())?;
                     let attempt = waiter.poll_sent();
+                    self.polls_sent.set(attempt);
                     let observation = match settle(self.api.get_job(self.job_id).await, &mut cause)?
                     {
                         Ok((polled_job, polled)) => {
@@ -179,9 +207,10 @@ impl Run<'_> {
         attempt: u32,
         next_delay_ms: Option<f64>,
     ) -> Result<(), Fault> {
-        let Some(callback) = &self.hooks.on_progress else {
+        let callbacks = [&self.hooks.on_progress, &self.hooks.on_job];
+        if callbacks.iter().all(|c| c.is_none()) {
             return Ok(());
-        };
+        }
         let next_delay = next_delay_ms.map_or(JsValue::NULL, JsValue::from);
         let elapsed = JsValue::from(now_ms() - self.started_ms);
         let info = object(&[
@@ -189,10 +218,12 @@ impl Run<'_> {
             ("elapsedMs", elapsed),
             ("nextDelayMs", next_delay),
         ]);
-        callback
-            .call2(&JsValue::UNDEFINED, job, &info)
-            .map(drop)
-            .map_err(Fault::Thrown)
+        for callback in callbacks.into_iter().flatten() {
+            callback
+                .call2(&JsValue::UNDEFINED, job, &info)
+                .map_err(Fault::Thrown)?;
+        }
+        Ok(())
     }
 
     fn report_download(&self, loaded: f64, total: Option<f64>) -> Result<(), JsValue> {

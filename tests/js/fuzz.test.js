@@ -181,6 +181,7 @@ function saneValue(r, plan, name) {
     case "maxRetries":
       return r.pick([MISSING, 0, 1, 2, 3]);
     case "downloadResult":
+    case "cancelOnAbort":
       return r.pick([MISSING, true, false]);
     case "maxResultBytes":
       return r.pick([MISSING, MISSING, r.int(1, 4000), 1e9]);
@@ -760,6 +761,14 @@ function makePlan(index) {
       entries.set("initialDelayMs", { how: "value", value: r.int(1, 5) });
     }
   }
+  // A wait given up with cancelOnAbort sends one DELETE, bounded by
+  // requestTimeoutMs, before it settles: that time is part of its bound.
+  if (plan.fn === "wait" && plainValue("cancelOnAbort") === true) {
+    if (!validLimit(plainValue("requestTimeoutMs")) && entries.get("requestTimeoutMs")?.how !== "getter") {
+      entries.set("requestTimeoutMs", { how: "value", value: r.int(20, 400) });
+    }
+    plan.cancelMs = validLimit(plainValue("requestTimeoutMs")) ? plainValue("requestTimeoutMs") : 0;
+  }
   plan.entries = entries;
   return plan;
 }
@@ -982,7 +991,7 @@ async function runPlan(plan) {
   for (const s of plan.signals) {
     if (s.fire && s.abortAfter !== undefined) timers.push(setTimeout(s.fire, s.abortAfter));
   }
-  const bound = Math.min(...plan.limits, 60_000) + SLACK_MS;
+  const bound = Math.min(...plan.limits, 60_000) + (plan.cancelMs ?? 0) + SLACK_MS;
   let watchdog;
   const outcome = await new Promise((resolve) => {
     watchdog = setTimeout(() => resolve({ status: "pending" }), bound);

@@ -1,5 +1,5 @@
 // Type-checked only (tsc --noEmit): the declarations as an ES-module app sees them.
-import { cancelJob, getJob, PulseClient, PulseError, waitForJob } from "pulse-jobs";
+import { cancelJob, getJob, PulseClient, PulseError, waitForJob, watchJob } from "pulse-jobs";
 import type { ErrorCode, Job, ProgressInfo, WaitOptions } from "pulse-jobs";
 
 const options: WaitOptions = {
@@ -16,6 +16,7 @@ const options: WaitOptions = {
   maxRetries: 5,
   downloadResult: true,
   maxResultBytes: 50_000_000,
+  cancelOnAbort: true,
   onProgress: (job: Job, info: ProgressInfo) => void [job.status, info.attempt, info.elapsedMs, info.nextDelayMs],
   onDownloadProgress: ({ loaded, total }) => void (loaded + (total ?? 0)),
 };
@@ -38,6 +39,22 @@ export async function run(): Promise<string> {
   }
   return `${status} ${job_id} ${message}`;
 }
+
+export async function watch(): Promise<string[]> {
+  const seen: string[] = [];
+  try {
+    for await (const job of watchJob("job-4", options)) seen.push(job.status);
+    for await (const job of new PulseClient().watchJob("job-5")) seen.push(job.job_id);
+  } catch (error) {
+    if (error instanceof PulseError && error.cancelConfirmed !== undefined) seen.push(String(error.cancelConfirmed));
+  }
+  return seen;
+}
+
+// @ts-expect-error cancelOnAbort is a boolean
+void waitForJob("j", { cancelOnAbort: 1 });
+// @ts-expect-error a watch yields jobs, not strings
+for await (const s of watchJob("j") as AsyncIterableIterator<Job>) { const n: number = s; void n; }
 
 // @ts-expect-error a job id is a string
 void waitForJob(42);

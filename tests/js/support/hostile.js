@@ -455,6 +455,7 @@ export const WAIT_OPTION_NAMES = [
   "maxRetries",
   "downloadResult",
   "maxResultBytes",
+  "cancelOnAbort",
   "onProgress",
   "onDownloadProgress",
 ];

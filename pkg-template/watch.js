@@ -1,0 +1,63 @@
+/**
+ * `watchJob` as an async iterator over the one wait loop of the wasm: `start`
+ * runs that wait (`waitForJob` plus a listener and a stop signal), and this
+ * turns its polls into values. Every job polled is yielded; the last is the
+ * completed job (its large result downloaded), or the failed, canceled or
+ * expired job followed by the `PulseError` the wait rejected with.
+ * `return()` (and `break`) stops the wait and resolves once it has settled,
+ * so a `cancelOnAbort` cancel has been sent by then.
+ *
+ * @param {(onJob: (job: object, info: { nextDelayMs: number | null }) => void, stop: AbortSignal) => Promise<object>} start
+ */
+export function watch(start) {
+  const jobs = [];
+  const wakers = [];
+  const stop = new AbortController();
+  let wait;
+  let failure; // the error to throw once `jobs` is drained
+  let ended = false;
+
+  const wake = () => wakers.splice(0).forEach((w) => w());
+  const push = (job) => {
+    jobs.push(job);
+    wake();
+  };
+  const run = () => {
+    wait ??= start((job, info) => info.nextDelayMs !== null && push(job), stop.signal).then(
+      (job) => push(job),
+      (error) => {
+        if (stop.signal.aborted) return; // our own return(): not the caller's error
+        if (error?.job !== undefined) push(error.job);
+        failure = { error };
+      },
+    ).finally(() => {
+      ended = true;
+      wake();
+    });
+    return wait;
+  };
+
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      run();
+      while (!jobs.length && !ended) await new Promise((resolve) => wakers.push(resolve));
+      if (jobs.length) return { value: jobs.shift(), done: false };
+      if (failure) {
+        const { error } = failure;
+        failure = undefined;
+        throw error;
+      }
+      return { value: undefined, done: true };
+    },
+    async return(value) {
+      stop.abort();
+      jobs.length = 0;
+      failure = undefined;
+      await wait;
+      return { value, done: true };
+    },
+  };
+}
