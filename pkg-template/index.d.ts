@@ -13,7 +13,25 @@ export function cancelJob(jobId: string, options?: RequestOptions): Promise<Canc
  * `waitForJob` would reject with. Bad input throws on the first `next()`;
  * `break` (or `return()`) stops polling at once.
  */
-export function watchJob(jobId: string, options?: WaitOptions): AsyncIterableIterator<Job>;
+export function watchJob(jobId: string, options?: WaitOptions): JobWatch;
+
+/** `watchJob`'s iterator; `state` is where the wait is, for `resume`. */
+export interface JobWatch extends AsyncIterableIterator<Job> {
+  /** The latest poll's `info.state`; undefined before the first poll. */
+  readonly state: WaitState | undefined;
+}
+
+/**
+ * Where a wait is: small and JSON-serialisable, to keep (in `sessionStorage`,
+ * say) and pass back as `resume` after a reload. It holds no key.
+ */
+export interface WaitState {
+  jobId: string;
+  /** When the wait began, in ms since the epoch. */
+  startedAt: number;
+  /** Polls sent so far. */
+  attempt: number;
+}
 
 /** Holds options for every call; per-call options override them (headers merge by name). */
 export class PulseClient {
@@ -22,7 +40,7 @@ export class PulseClient {
   waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;
   getJob(jobId: string, options?: RequestOptions): Promise<Job>;
   cancelJob(jobId: string, options?: RequestOptions): Promise<CancelResult>;
-  watchJob(jobId: string, options?: WaitOptions): AsyncIterableIterator<Job>;
+  watchJob(jobId: string, options?: WaitOptions): JobWatch;
   /**
    * Releases the client's wasm memory early; optional (it is also freed when
    * garbage-collected). Later calls reject with `INVALID_ARGUMENT`; a second
@@ -96,6 +114,13 @@ export interface WaitOptions extends RequestOptions {
    * that no billed job is left running; default false.
    */
   cancelOnAbort?: boolean;
+  /**
+   * Go on with the wait whose `state` this is (from `onProgress` or a watch):
+   * the first poll is sent at once, the backoff continues from its attempt,
+   * and `timeoutMs` counts from its start. Another job's state, or a
+   * malformed one, is INVALID_ARGUMENT.
+   */
+  resume?: WaitState;
   /** After every successful poll, the terminal one included (`nextDelayMs` is then null). */
   onProgress?: (job: Job, info: ProgressInfo) => void;
   /** As a large result downloads. */
@@ -108,6 +133,8 @@ export interface ProgressInfo {
   elapsedMs: number;
   /** The delay scheduled before the next poll, Retry-After included; null when polling ended. */
   nextDelayMs: number | null;
+  /** Where the wait is, for `resume`. */
+  state: WaitState;
 }
 
 export interface DownloadProgress {

@@ -5,7 +5,8 @@
  * completed job (its large result downloaded), or the failed, canceled or
  * expired job followed by the `PulseError` the wait rejected with.
  * `return()` (and `break`) stops the wait and resolves once it has settled,
- * so a `cancelOnAbort` cancel has been sent by then.
+ * so a `cancelOnAbort` cancel has been sent by then. `state` is where the
+ * wait is (the latest poll's `info.state`), for `resume` after a reload.
  *
  * @param {(onJob: (job: object, info: { nextDelayMs: number | null }) => void, stop: AbortSignal) => Promise<object>} start
  */
@@ -16,6 +17,7 @@ export function watch(start) {
   let wait;
   let failure; // the error to throw once `jobs` is drained
   let ended = false;
+  let state;
 
   const wake = () => wakers.splice(0).forEach((w) => w());
   const push = (job) => {
@@ -23,7 +25,11 @@ export function watch(start) {
     wake();
   };
   const run = () => {
-    wait ??= start((job, info) => info.nextDelayMs !== null && push(job), stop.signal).then(
+    const onJob = (job, info) => {
+      state = info.state;
+      if (info.nextDelayMs !== null) push(job);
+    };
+    wait ??= start(onJob, stop.signal).then(
       (job) => push(job),
       (error) => {
         if (stop.signal.aborted) return; // our own return(): not the caller's error
@@ -38,6 +44,9 @@ export function watch(start) {
   };
 
   return {
+    get state() {
+      return state;
+    },
     [Symbol.asyncIterator]() {
       return this;
     },

@@ -14,7 +14,8 @@ use crate::platform::api::Api;
 use crate::platform::fetch::Http;
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::wait::{self, bounded, Hooks};
-use crate::platform::{object, Fault};
+use crate::platform::{now_ms, object, Fault};
+use crate::poll::Resume;
 use crate::text::cat;
 
 thread_local! {
@@ -193,7 +194,12 @@ impl Defaults {
             match op {
                 Op::Wait => {
                     let policy = merged.wait_policy()?;
-                    wait::wait_for_job(&api, &job_id, policy, &call.hooks, signals).await
+                    let resume = match &call.resume {
+                        Some(state) => Some(read_resume(state, &job_id)?),
+                        None => None,
+                    };
+                    let hooks = &call.hooks;
+                    wait::wait_for_job(&api, &job_id, policy, hooks, signals, resume).await
                 }
                 Op::Get => {
                     let request = async { Ok(api.get_job(&job_id).await?.0) };
@@ -224,6 +230,8 @@ struct CallOptions {
     fetch: Option<Function>,
     signal: Option<SignalLike>,
     hooks: Hooks,
+    /// `resume`, as given: checked against the job id when the wait starts.
+    resume: Option<JsValue>,
 }
 
 fn read_job_id(value: &JsValue) -> Result<String, Fault> {
@@ -275,6 +283,7 @@ fn read_options(value: &JsValue, scope: Scope) -> Result<CallOptions, Fault> {
         o.download_result = r.boolean("downloadResult")?;
         o.max_result_bytes = r.number("maxResultBytes")?;
         o.cancel_on_abort = r.boolean("cancelOnAbort")?;
+        call.resume = r.get("resume")?;
         call.hooks = Hooks {
             on_progress: r.function("onProgress")?,
             on_download_progress: r.function("onDownloadProgress")?,
@@ -282,6 +291,27 @@ fn read_options(value: &JsValue, scope: Scope) -> Result<CallOptions, Fault> {
         };
     }
     Ok(call)
+}
+
+/// `options.resume`: the `{ jobId, startedAt, attempt }` that `onProgress`
+/// reported, checked by [`Resume::check`].
+fn read_resume(state: &JsValue, job_id: &str) -> Result<Resume, Fault> {
+    if !state.is_object() {
+        return Err(wrong_type("resume", "the state onProgress reported").into());
+    }
+    let field = |name: &str| {
+        Reflect::get(state, &name.into())
+            .map_err(|thrown| Fault::unreadable("options.resume", thrown))
+    };
+    let state_job_id = field("jobId")?.as_string();
+    let (started_at, attempt) = (field("startedAt")?.as_f64(), field("attempt")?.as_f64());
+    Ok(Resume::check(
+        job_id,
+        state_job_id.as_deref(),
+        started_at,
+        attempt,
+        now_ms(),
+    )?)
 }
 
 /// Reads typed fields of an options object; `undefined` and `null` mean "not given".

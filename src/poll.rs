@@ -139,15 +139,70 @@ pub struct Waiter {
     expired_with: Option<u16>,
 }
 
+/// Where a wait left off (`onProgress`'s `info.state`), to go on with it
+/// after a reload: the first poll is sent at once, the backoff continues from
+/// `attempt`, and the deadline counts from `started_at_ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resume {
+    /// When the wait began, in ms since the epoch.
+    pub started_at_ms: f64,
+    /// Polls sent so far.
+    pub attempt: u32,
+}
+
+impl Resume {
+    /// The state read from `options.resume` (`jobId`, `startedAt`, `attempt`),
+    /// checked against the call's job id and the clock.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for another job's state or a malformed one.
+    pub fn check(
+        job_id: &str,
+        state_job_id: Option<&str>,
+        started_at_ms: Option<f64>,
+        attempt: Option<f64>,
+        now_ms: f64,
+    ) -> Result<Self, Error> {
+        if state_job_id != Some(job_id) {
+            return Err(Error::invalid_argument(
+                "options.resume is not the state of a wait for this jobId",
+            ));
+        }
+        let malformed = || {
+            Error::invalid_argument(
+                "options.resume must be the state onProgress reported ({ jobId, startedAt, attempt })",
+            )
+        };
+        let started_at_ms = started_at_ms
+            .filter(|t| t.is_finite() && *t >= 0.0 && *t <= now_ms)
+            .ok_or_else(malformed)?;
+        let attempt = attempt
+            .filter(|a| a.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(a))
+            .ok_or_else(malformed)?;
+        Ok(Self {
+            started_at_ms,
+            attempt: attempt as u32,
+        })
+    }
+}
+
 impl Waiter {
-    /// Starts a wait at `now_ms`; the first step is a poll at once.
-    pub fn new(job_id: &str, policy: WaitPolicy, base: BaseUrl, now_ms: f64) -> (Self, Step) {
+    /// Starts a wait at `now_ms`, or goes on with a `resume`d one; the first
+    /// step is a poll at once.
+    pub fn new(
+        job_id: &str,
+        policy: WaitPolicy,
+        base: BaseUrl,
+        now_ms: f64,
+        resume: Option<Resume>,
+    ) -> (Self, Step) {
+        let started_ms = resume.map_or(now_ms, |r| r.started_at_ms);
         let waiter = Self {
             job_id: job_id.to_string(),
-            deadline_ms: policy.timeout_ms.map(|t| now_ms + t),
+            deadline_ms: policy.timeout_ms.map(|t| started_ms + t),
             policy,
             base,
-            polls: 0,
+            polls: resume.map_or(0, |r| r.attempt),
             poll_failures: 0,
             download_failures: 0,
             last_url: None,
@@ -405,7 +460,7 @@ mod tests {
 
     fn waiter(policy: WaitPolicy) -> Waiter {
         let base = BaseUrl::parse("https://api.example/v1").unwrap();
-        let (mut w, first) = Waiter::new("job-1", policy, base, 0.0);
+        let (mut w, first) = Waiter::new("job-1", policy, base, 0.0, None);
         assert_eq!(first, Step::Poll { delay_ms: 0.0 });
         w.poll_sent();
         w
@@ -830,6 +885,49 @@ mod tests {
         assert!(!cancels_job(&asked, &aborted, 0));
         for other in [Error::job_failed("j", None), Error::invalid_argument("x")] {
             assert!(!cancels_job(&asked, &other, 2));
+        }
+    }
+
+    #[test]
+    fn a_resumed_wait_polls_at_once_and_goes_on_from_its_attempt_and_start() {
+        let base = BaseUrl::parse("https://api.example.com").unwrap();
+        let resume =
+            Resume::check("job-1", Some("job-1"), Some(1_000.0), Some(3.0), 5_000.0).unwrap();
+        let (mut w, first) = Waiter::new("job-1", POLICY, base, 5_000.0, Some(resume));
+        assert_eq!(first, Step::Poll { delay_ms: 0.0 });
+        assert_eq!(
+            w.deadline_ms(),
+            Some(61_000.0),
+            "timeoutMs counts from the original start"
+        );
+        assert_eq!(w.poll_sent(), 4, "the attempts go on");
+        // the delay after poll 4 is the fourth of the schedule: 100 × 2³ = 800
+        assert_eq!(
+            w.next(polled("pending"), 5_100.0, 0.0),
+            Step::Poll { delay_ms: 800.0 }
+        );
+    }
+
+    #[test]
+    fn a_state_of_another_job_or_a_malformed_one_is_refused() {
+        let ok = |id, start, attempt| Resume::check("job-1", id, start, attempt, 10_000.0);
+        assert!(ok(Some("job-1"), Some(0.0), Some(0.0)).is_ok());
+        for (id, start, attempt) in [
+            (Some("job-2"), Some(1.0), Some(1.0)),
+            (None, Some(1.0), Some(1.0)),
+            (Some("job-1"), None, Some(1.0)),
+            (Some("job-1"), Some(f64::NAN), Some(1.0)),
+            (Some("job-1"), Some(20_000.0), Some(1.0)), // in the future
+            (Some("job-1"), Some(1.0), Some(1.5)),
+            (Some("job-1"), Some(1.0), Some(-1.0)),
+            (Some("job-1"), Some(1.0), None),
+        ] {
+            let error = ok(id, start, attempt).unwrap_err();
+            assert_eq!(
+                error.code,
+                ErrorCode::InvalidArgument,
+                "{id:?} {start:?} {attempt:?}"
+            );
         }
     }
 }

@@ -183,7 +183,18 @@ ui.cancelServer.addEventListener("click", async () => {
   }
 });
 
-async function startRun({ scenario, jobId }) {
+// The wait in progress survives a reload: its state (job id, start, attempt;
+// never the key) is kept in sessionStorage and handed back as `resume`.
+const SAVED_WAIT = "pulse-jobs-demo:wait";
+const savedWait = () => {
+  try {
+    return JSON.parse(sessionStorage.getItem(SAVED_WAIT));
+  } catch {
+    return null;
+  }
+};
+
+async function startRun({ scenario, jobId, resume }) {
   if (run) return;
   if (checkOrigin()) {
     ui.cspNote.classList.add("flash");
@@ -212,11 +223,16 @@ async function startRun({ scenario, jobId }) {
     }
     ui.factJob.textContent = run.jobId;
     setState("waiting", `Waiting for job ${run.jobId} …`);
+    if (resume) {
+      run.polls = resume.attempt;
+      timeline.event("resume", `Resumed after a reload, from poll ${resume.attempt}`, null);
+    }
 
     const job = await waitForJob(run.jobId, {
       ...conn,
       ...waitOptions(),
       signal: controller.signal,
+      resume,
       onProgress,
       onDownloadProgress,
     });
@@ -227,6 +243,7 @@ async function startRun({ scenario, jobId }) {
     timeline.stopCountdown(err && err.code === "ABORTED" ? "next poll canceled" : "no further polls");
     showError(err);
   } finally {
+    sessionStorage.removeItem(SAVED_WAIT);
     clearInterval(run.tick);
     updateElapsed();
     run = null;
@@ -280,6 +297,7 @@ function onProgress(job, info) {
     timeline.event("retry", `${skipped} failed ${skipped === 1 ? "request was" : "requests were"} retried`, info.elapsedMs);
   }
   run.polls = info.attempt;
+  sessionStorage.setItem(SAVED_WAIT, JSON.stringify(info.state));
   ui.factPolls.textContent = String(info.attempt);
   timeline.poll(job, info);
   const status = String(job.status);
@@ -443,3 +461,8 @@ ui.start.disabled = false;
 ui.watch.disabled = false;
 ui.boot.hidden = true;
 document.documentElement.dataset.ready = "true";
+const saved = savedWait();
+if (saved && typeof saved.jobId === "string") {
+  ui.jobId.value = saved.jobId;
+  startRun({ jobId: saved.jobId, resume: saved });
+}

@@ -16,7 +16,7 @@ use super::sleep::{race, sleep, Either};
 use super::{now_ms, object, Fault, Interrupt};
 use crate::error::{Error, ErrorCode};
 use crate::options::WaitPolicy;
-use crate::poll::{cancels_job, Failure, Observation, Step, Waiter};
+use crate::poll::{cancels_job, Failure, Observation, Resume, Step, Waiter};
 use crate::url::ResultUrl;
 
 /// The caller's callbacks.
@@ -105,9 +105,11 @@ pub async fn wait_for_job(
     policy: WaitPolicy,
     hooks: &Hooks,
     signals: [Option<&SignalLike>; 2],
+    resume: Option<Resume>,
 ) -> Result<JsValue, Fault> {
-    let started_ms = now_ms();
-    let (waiter, first) = Waiter::new(job_id, policy, api.base().clone(), started_ms);
+    let now = now_ms();
+    let (waiter, first) = Waiter::new(job_id, policy, api.base().clone(), now, resume);
+    let started_ms = resume.map_or(now, |r| r.started_at_ms);
     let deadline = waiter
         .deadline_ms()
         .map(|at| (at - started_ms, waiter.timeout_error()));
@@ -213,10 +215,17 @@ impl Run<'_> {
         }
         let next_delay = next_delay_ms.map_or(JsValue::NULL, JsValue::from);
         let elapsed = JsValue::from(now_ms() - self.started_ms);
+        // Where the wait is, for `resume` after a reload.
+        let state = object(&[
+            ("jobId", self.job_id.into()),
+            ("startedAt", self.started_ms.into()),
+            ("attempt", attempt.into()),
+        ]);
         let info = object(&[
             ("attempt", attempt.into()),
             ("elapsedMs", elapsed),
             ("nextDelayMs", next_delay),
+            ("state", state.into()),
         ]);
         for callback in callbacks.into_iter().flatten() {
             callback

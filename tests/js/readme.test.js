@@ -16,9 +16,18 @@ const run = promisify(execFile);
 const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
 const examples = Object.fromEntries([...readme.matchAll(/<!-- example: ([\w-]+) -->\n```js\n([\s\S]*?)```/g)].map((m) => [m[1], m[2]]));
 
-// What the examples take as given, and the API origin rerouted to the mock.
+// What the examples take as given (a job id, a key, a browser's
+// sessionStorage seeded from SESSION), and the API origin rerouted to the mock.
 const preamble = `
 const jobId = process.env.JOB_ID;
+const apiKey = process.env.PULSE_API_KEY;
+const stored = new Map(Object.entries(JSON.parse(process.env.SESSION || "{}")));
+globalThis.sessionStorage = {
+  getItem: (k) => stored.get(k) ?? null,
+  setItem: (k, v) => stored.set(k, String(v)),
+  removeItem: (k) => stored.delete(k),
+};
+process.on("exit", () => console.log("session:", JSON.stringify(Object.fromEntries(stored))));
 const realFetch = globalThis.fetch;
 globalThis.fetch = (input, init) => realFetch(String(input).replace("https://api.runpulse.com", process.env.MOCK_API), init);
 `;
@@ -29,14 +38,14 @@ before(async () => {
 });
 after(() => m?.close());
 
-/** Runs example `name` for a job of `scenario`; resolves with its output lines. */
-async function runExample(name, scenario) {
+/** Runs example `name` for a job of `scenario`; resolves with its output lines (the last: what sessionStorage held at exit). */
+async function runExample(name, scenario, session = (id) => ({})) {
   assert.ok(examples[name], `README has no example "${name}"`);
   const { consumer } = await installPackage();
   const file = path.join(consumer, `readme-${name}.mjs`);
   writeFileSync(file, `${preamble}\n${examples[name]}`); // imports are hoisted above the preamble anyway
   const id = jid(scenario);
-  const env = { ...process.env, JOB_ID: id, MOCK_API: m.apiUrl, PULSE_API_KEY: "readme-key" };
+  const env = { ...process.env, JOB_ID: id, MOCK_API: m.apiUrl, PULSE_API_KEY: "readme-key", SESSION: JSON.stringify(session(id)) };
   const { stdout } = await run(process.execPath, [file], { cwd: consumer, env, timeout: 30_000 });
   return { id, lines: stdout.trim().split("\n") };
 }
@@ -44,12 +53,25 @@ async function runExample(name, scenario) {
 test("README: watch", async () => {
   const { id, lines } = await runExample("watch", "steps_2");
   assert.deepEqual(lines.slice(0, 3), ["pending", "processing", "completed"]);
+  assert.equal(lines.length, 5);
   assert.ok(Number(lines[3]) > 0, `markdown length: ${lines[3]}`);
   assert.ok(m.pollsFor(id).every((r) => r.headers["x-api-key"] === "readme-key"));
 });
 
 test("README: cancel-on-abort", async () => {
   const { id, lines } = await runExample("cancel-on-abort", "steps_1000");
-  assert.deepEqual(lines, ["canceled on the server: true"]);
+  assert.deepEqual(lines, ["canceled on the server: true", "session: {}"]);
   assert.equal(m.apiFor(id).filter((r) => r.method === "DELETE").length, 1);
+});
+
+test("README: resume", async () => {
+  const call = Date.now();
+  // A state kept by an earlier page: two polls sent, a minute ago.
+  const session = (id) => ({ "pulse-wait": JSON.stringify({ jobId: id, startedAt: call - 60_000, attempt: 2 }) });
+  const { id, lines } = await runExample("resume", "steps_2", session);
+  assert.deepEqual(lines, ["completed", "session: {}"]);
+  // steps_2 answers by poll count on the mock: this run's first poll was its first.
+  const polls = m.pollsFor(id);
+  assert.equal(polls.length, 3, "pending, processing, completed");
+  assert.ok(polls[0].at - call < 1000, "the first poll was sent at once, not after the backoff of attempt 3");
 });

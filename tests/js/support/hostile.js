@@ -456,6 +456,7 @@ export const WAIT_OPTION_NAMES = [
   "downloadResult",
   "maxResultBytes",
   "cancelOnAbort",
+  "resume",
   "onProgress",
   "onDownloadProgress",
 ];
