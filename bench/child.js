@@ -96,7 +96,30 @@ const cases = {
   async abortFlight() {
     return { us: await abortMedianUs("hang", base, (fire) => setTimeout(fire, 30)) };
   },
+  // 6. 10,000 waits sleeping between polls (each polled once, next poll in
+  // 60 s): memory per waiting job, after a garbage collection.
+  async waiting() {
+    const n = 10_000;
+    const controller = new AbortController();
+    let polled = 0;
+    let allPolled;
+    const ready = new Promise((resolve) => (allPolled = resolve));
+    const options = { ...base, initialDelayMs: 60_000, signal: controller.signal, onProgress: () => ++polled === n && allPolled() };
+    const before = settledMemory();
+    const waits = Array.from({ length: n }, () => waitForJob(id("steps_1000"), options).catch(() => {}));
+    await ready;
+    const during = settledMemory();
+    controller.abort();
+    await Promise.all(waits);
+    return { kbPerWait: (during - before) / n / 1024 };
+  },
 };
+
+/** RSS after a full garbage collection (the child runs with --expose-gc). */
+function settledMemory() {
+  globalThis.gc();
+  return process.memoryUsage().rss;
+}
 
 if (!cases[name]) throw new Error(`unknown case ${name}; one of ${Object.keys(cases).join(", ")}`);
 console.log(JSON.stringify(await cases[name]()));

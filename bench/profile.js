@@ -17,7 +17,7 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 
 const mock = await startMock();
-const child = ["--cpu-prof", `--cpu-prof-dir=${dir}`, fileURLToPath(new URL("./child.js", import.meta.url)), impl, name];
+const child = ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${dir}`, fileURLToPath(new URL("./child.js", import.meta.url)), impl, name];
 const { stdout } = await promisify(execFile)(process.execPath, child, { env: { ...process.env, PULSE_BENCH_API: mock.apiUrl } });
 await mock.close();
 console.log(`${impl} ${name}: ${stdout.trim()}`);

@@ -32,6 +32,7 @@ const lines = [
   { case: "polls", metrics: { cpuUsPerPoll: "4. CPU per poll, 2,000 polls (µs)" } },
   { case: "abortSleep", metrics: { us: "5a. abort → rejection, sleeping (µs)" } },
   { case: "abortFlight", metrics: { us: "5b. abort → rejection, poll in flight (µs)" } },
+  { case: "waiting", metrics: { kbPerWait: "6. 10,000 sleeping waits: memory per wait (KB)" } },
 ].filter((line) => !only || only.includes(line.case));
 
 function run(args, { env, onLine } = {}) {
@@ -76,7 +77,7 @@ async function measure(impl, name) {
   for (let attempt = 1; ; attempt += 1) {
     await fetch(`${apiUrl}/__mock/reset`, { method: "POST" }).then((res) => res.arrayBuffer()); // empties the request log
     try {
-      const out = await run(["bench/child.js", impl, name], { env: { PULSE_BENCH_API: apiUrl } }).done;
+      const out = await run(["--expose-gc", "bench/child.js", impl, name], { env: { PULSE_BENCH_API: apiUrl } }).done;
       return JSON.parse(out.trim().split("\n").pop());
     } catch (error) {
       if (attempt === 3) throw error;

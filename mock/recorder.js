@@ -19,11 +19,13 @@ export function createRecorder() {
       jobId,
       headers: { ...req.headers },
       at: Date.now(),
+      end: null,
       closedEarly: false,
       status: null,
     };
     requests.push(entry);
     res.on("close", () => {
+      entry.end = Date.now();
       if (!res.writableFinished && !res[CUT_BY_MOCK]) entry.closedEarly = true;
     });
     return entry;

@@ -138,6 +138,10 @@ export const SCENARIOS = {
       return job(ctx, ctx.poll === 1 ? "pending" : "processing");
     },
   },
+  slow: {
+    args: [count(100)],
+    poll: (ctx) => new Promise((resolve) => setTimeout(() => resolve(ctx.poll > 1 ? completed(ctx) : job(ctx, "processing")), ctx.args[0])),
+  },
   failed: { poll: (ctx) => job(ctx, "failed", { error: FAILED_ERROR }) },
   canceled: { poll: (ctx) => job(ctx, "canceled") },
   cancelled: { poll: (ctx) => job(ctx, "cancelled") },

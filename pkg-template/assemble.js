@@ -28,7 +28,7 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({ ...manifest, version }
 for (const file of ["node/index.cjs", "node/index.mjs", "index.d.ts"]) copyFileSync(join(template, file), join(pkg, file));
 // What a browser loads is minified (the sources' comments are for this repository; index.d.ts documents the API).
 const minify = (code) => transformSync(code, { minify: true, format: "esm", target: "es2022" }).code;
-for (const file of ["web/index.js", "pulse_error.js", "client.js", "watch.js"]) writeFileSync(join(pkg, file), minify(read(join(template, file))));
+for (const file of ["web/index.js", "pulse_error.js", "client.js", "watch.js", "batch.js"]) writeFileSync(join(pkg, file), minify(read(join(template, file))));
 for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE", "docs/contract.md", "docs/decisions.md"]) {
   mkdirSync(dirname(join(pkg, file)), { recursive: true });
   copyFileSync(join(template, "..", file), join(pkg, file));
@@ -38,11 +38,12 @@ writeFileSync(join(pkg, "index.d.cts"), read(join(template, "index.d.ts")));
 const cjsTwin = (file, names) =>
   writeFileSync(
     join(pkg, file.replace(/\.js$/, ".cjs")),
-    `"use strict";\n${read(join(template, file)).replace(/^export (class|function) /gm, "$1 ")}\nmodule.exports = { ${names.join(", ")} };\n`,
+    `"use strict";\n${read(join(template, file)).replace(/^export (class|function|async function) /gm, "$1 ")}\nmodule.exports = { ${names.join(", ")} };\n`,
   );
 cjsTwin("pulse_error.js", ["PulseError", "coreError"]);
 cjsTwin("client.js", ["publicClient"]);
 cjsTwin("watch.js", ["watch"]);
+cjsTwin("batch.js", ["settleAll", "callLocal"]);
 
 // The wasm's import and export names (wasm-bindgen's are long, with hashes:
 // 5.4 KB of the wasm, and again in the glue) shortened by wasm-opt, and the

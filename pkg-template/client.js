@@ -13,8 +13,9 @@
  * @param {() => boolean} parts.loaded whether it is
  * @param {typeof import("./pulse_error.js").PulseError} parts.PulseError
  * @param {typeof import("./watch.js").watch} parts.watch
+ * @param {typeof import("./batch.js").settleAll} parts.settleAll
  */
-export function publicClient({ Core, ready, loaded, PulseError, watch }) {
+export function publicClient({ Core, ready, loaded, PulseError, watch, settleAll }) {
   const freed = () =>
     Promise.reject(new PulseError("this PulseClient was freed; create a new one", { code: "INVALID_ARGUMENT" }));
 
@@ -43,6 +44,9 @@ export function publicClient({ Core, ready, loaded, PulseError, watch }) {
     }
     cancelJob(jobId, options) {
       return this.#call("cancelJob", jobId, options);
+    }
+    waitForJobs(jobIds, options) {
+      return settleAll((ids, o) => this.#call("waitForJobs", ids, o), jobIds, options, PulseError);
     }
     watchJob(jobId, options) {
       return watch((onJob, stop) => this.#call("watchJob", jobId, options, onJob, stop));

@@ -15,6 +15,28 @@ export function cancelJob(jobId: string, options?: RequestOptions): Promise<Canc
  */
 export function watchJob(jobId: string, options?: WaitOptions): JobWatch;
 
+/**
+ * Waits for many jobs at once, through a scheduler of this call's own (caps
+ * from `maxConcurrentRequests`, default 8, and `maxRequestsPerSecond`), and
+ * resolves with every outcome in input order; it never rejects for a job's
+ * failure. A `jobIds` that is not an array, or a bad option, rejects
+ * INVALID_ARGUMENT; an invalid id settles its own entry as rejected.
+ */
+export function waitForJobs(jobIds: readonly string[], options?: WaitForJobsOptions): Promise<PromiseSettledResult<Job>[]>;
+
+export interface WaitForJobsOptions extends WaitOptions, Caps {
+  /** Each job's outcome as it settles, with its index in `jobIds`. */
+  onJobSettled?: (result: PromiseSettledResult<Job>, index: number) => void;
+}
+
+/** Limits that hold across every call of a client (or of one top-level `waitForJobs`). */
+export interface Caps {
+  /** Requests in flight at once: polls, downloads, getJob, cancelJob; default 8. */
+  maxConcurrentRequests?: number;
+  /** Request starts per second, spaced evenly; default: no limit. */
+  maxRequestsPerSecond?: number;
+}
+
 /** `watchJob`'s iterator; `state` is where the wait is, for `resume`. */
 export interface JobWatch extends AsyncIterableIterator<Job> {
   /** The latest poll's `info.state`; undefined before the first poll. */
@@ -35,12 +57,14 @@ export interface WaitState {
 
 /** Holds options for every call; per-call options override them (headers merge by name). */
 export class PulseClient {
-  /** @throws {PulseError} `INVALID_ARGUMENT` at once when an option is invalid. */
-  constructor(options?: ClientOptions);
+  /** @throws {PulseError} `INVALID_ARGUMENT` at once when an option (caps included) is invalid. */
+  constructor(options?: ClientOptions & Caps);
   waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;
   getJob(jobId: string, options?: RequestOptions): Promise<Job>;
   cancelJob(jobId: string, options?: RequestOptions): Promise<CancelResult>;
   watchJob(jobId: string, options?: WaitOptions): JobWatch;
+  /** `waitForJobs` through this client's scheduler (its caps, not the call's). */
+  waitForJobs(jobIds: readonly string[], options?: WaitOptions & Pick<WaitForJobsOptions, "onJobSettled">): Promise<PromiseSettledResult<Job>[]>;
   /**
    * Releases the client's wasm memory early; optional (it is also freed when
    * garbage-collected). Later calls reject with `INVALID_ARGUMENT`; a second

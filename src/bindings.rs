@@ -13,9 +13,11 @@ use crate::options::{validate_job_id, wrong_type, Options};
 use crate::platform::api::Api;
 use crate::platform::fetch::Http;
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
+use crate::platform::scheduler::Shared;
 use crate::platform::wait::{self, bounded, Hooks};
 use crate::platform::{now_ms, object, Fault};
 use crate::poll::Resume;
+use crate::scheduler::{Caps, CLIENT_MAX_IN_FLIGHT};
 use crate::text::cat;
 
 thread_local! {
@@ -76,9 +78,21 @@ impl PulseClient {
         let read = || -> Result<Defaults, Fault> {
             let call = read_options(&options, Scope::Client)?;
             call.options.endpoint()?;
+            let caps = match options.is_object() {
+                true => {
+                    let r = Reader(&options);
+                    let max = r.number("maxConcurrentRequests")?;
+                    Caps::check(
+                        max.or(Some(CLIENT_MAX_IN_FLIGHT.into())),
+                        r.number("maxRequestsPerSecond")?,
+                    )?
+                }
+                false => Caps::check(Some(CLIENT_MAX_IN_FLIGHT.into()), None)?,
+            };
             Ok(Defaults {
                 options: call.options,
                 fetch: call.fetch,
+                scheduler: Some(Shared::new(caps)),
             })
         };
         read()
@@ -118,6 +132,33 @@ impl PulseClient {
         self.defaults
             .clone()
             .start(Op::Wait, job_id, options, watch)
+    }
+
+    /// The waits behind `waitForJobs`: checks `jobIds` and the options once
+    /// (throwing `INVALID_ARGUMENT`), then starts one wait per id through
+    /// this client's scheduler; an invalid id rejects only its own promise.
+    /// The package's `waitForJobs` settles them; not public API.
+    #[wasm_bindgen(js_name = waitForJobs)]
+    pub fn wait_for_jobs(&self, job_ids: JsValue, options: JsValue) -> Result<Array, JsValue> {
+        let check = || -> Result<Array, Fault> {
+            let array = is_array(&job_ids).map_err(|thrown| Fault::unreadable("jobIds", thrown))?;
+            if !array {
+                return Err(Error::invalid_argument("jobIds must be an array").into());
+            }
+            let call = read_options(&options, Scope::Wait)?;
+            let merged = call.options.over(&self.defaults.options);
+            merged.endpoint()?;
+            merged.wait_policy()?;
+            Ok(job_ids.unchecked_into())
+        };
+        let ids = check().map_err(|f| to_js(f, None))?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let wait = self.defaults.clone();
+                JsValue::from(wait.start(Op::Wait, id, options.clone(), Watch::default()))
+            })
+            .collect())
     }
 
     /// `cancelJob` with this client's options.
@@ -160,6 +201,8 @@ impl Watch {
 struct Defaults {
     options: Options,
     fetch: Option<Function>,
+    /// The client's; a top-level call gets one of its own, without caps.
+    scheduler: Option<Shared>,
 }
 
 impl Defaults {
@@ -185,10 +228,12 @@ impl Defaults {
             let mut call = read_options(&options, scope)?;
             call.hooks.on_job = watch.on_job;
             let merged = call.options.clone().over(&self.options);
+            let scheduler = self.scheduler.clone();
             let api = Api::new(
                 Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
                 merged.endpoint()?,
                 merged.request_timeout_ms()?,
+                scheduler.unwrap_or_else(|| Shared::new(Caps::default())),
             );
             let signals = [call.signal.as_ref(), watch.stop.as_ref()];
             match op {

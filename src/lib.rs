@@ -6,6 +6,7 @@ pub mod download;
 pub mod error;
 pub mod options;
 pub mod poll;
+pub mod scheduler;
 pub mod server_text;
 pub mod status;
 pub(crate) mod text;

@@ -7,6 +7,7 @@ const base64 = require("./wasm.cjs");
 const { PulseError, coreError } = require("../pulse_error.cjs");
 const { publicClient } = require("../client.cjs");
 const { watch } = require("../watch.cjs");
+const { callLocal, settleAll } = require("../batch.cjs");
 
 core.initSync({ module: Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)) });
 core.setErrorFactory(coreError);
@@ -18,6 +19,7 @@ module.exports = {
   cancelJob: core.cancelJob,
   // Through a client without options, as the other functions wait.
   watchJob: (jobId, options) => watch((onJob, stop) => plain.watchJob(jobId, options, onJob, stop)),
-  PulseClient: publicClient({ Core: core.PulseClient, ready: Promise.resolve(), loaded: () => true, PulseError, watch }),
+  waitForJobs: callLocal(core.PulseClient, PulseError),
+  PulseClient: publicClient({ Core: core.PulseClient, ready: Promise.resolve(), loaded: () => true, PulseError, watch, settleAll }),
   PulseError,
 };

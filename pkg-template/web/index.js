@@ -7,6 +7,7 @@ import gzipped from "./wasm.js";
 import { PulseError, coreError } from "../pulse_error.js";
 import { publicClient } from "../client.js";
 import { watch } from "../watch.js";
+import { callLocal, settleAll } from "../batch.js";
 
 async function inflate(base64) {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -37,5 +38,6 @@ export const cancelJob = whenReady(core.cancelJob);
 let plain;
 const watchWait = whenReady((...args) => (plain ??= new core.PulseClient()).watchJob(...args));
 export const watchJob = (jobId, options) => watch((onJob, stop) => watchWait(jobId, options, onJob, stop));
-export const PulseClient = publicClient({ Core: core.PulseClient, ready, loaded: () => loaded, PulseError, watch });
+export const waitForJobs = whenReady(callLocal(core.PulseClient, PulseError));
+export const PulseClient = publicClient({ Core: core.PulseClient, ready, loaded: () => loaded, PulseError, watch, settleAll });
 export { PulseError };

@@ -11,11 +11,13 @@ use super::fetch::{
     Sent,
 };
 use super::foreign::resolve_url;
-use super::{fatal, names, object, retry_after_ms, Interrupt};
+use super::scheduler::Shared;
+use super::{fatal, names, now_ms, object, retry_after_ms, Interrupt};
 use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::error::Error;
 use crate::options::Endpoint;
 use crate::poll::{Failure, Polled};
+use crate::scheduler::pause_after;
 use crate::server_text::{clean, ErrorDetail, Issue};
 use crate::status::{is_success, reported, JobStatus};
 use crate::text::{cat, signed_decimal};
@@ -91,16 +93,27 @@ pub struct Api {
     /// `endpoint.headers` as the JS object `fetch` takes.
     headers: JsValue,
     request_timeout_ms: f64,
+    /// The client's (or the call's own): every request waits for its turn.
+    scheduler: Shared,
 }
 
 impl Api {
-    /// The API at `endpoint`, through `http`, each attempt within `request_timeout_ms`.
-    pub fn new(http: Http, endpoint: Endpoint, request_timeout_ms: f64) -> Self {
+    /// The API at `endpoint`, through `http`, each attempt within
+    /// `request_timeout_ms` and in its turn of `scheduler`.
+    pub fn new(http: Http, endpoint: Endpoint, request_timeout_ms: f64, scheduler: Shared) -> Self {
         Self {
             headers: headers_object(&endpoint.headers),
             http,
             endpoint,
             request_timeout_ms,
+            scheduler,
+        }
+    }
+
+    /// Pauses the client's requests when `status` is a rate limit.
+    fn note_rate_limit(&self, status: u16, retry_after_ms: Option<f64>) {
+        if let Some(until) = pause_after(status, retry_after_ms, now_ms()) {
+            self.scheduler.pause(until);
         }
     }
 
@@ -133,12 +146,14 @@ impl Api {
             headers: Some(&self.headers),
             redirects: Redirects::Follow,
         };
+        let _turn = self.scheduler.turn().await;
         let reply = self
             .http
             .text(&req, self.request_timeout_ms)
             .await
             .map_err(|i| self.cleaned(i))?;
         let retry_after = reply.retry_after.as_deref().and_then(retry_after_ms);
+        self.note_rate_limit(reply.status, retry_after);
         if !is_success(reply.status) {
             let detail = json_object(&reply.body)
                 .and_then(|body| error_detail(&body))
@@ -207,9 +222,11 @@ impl Api {
         max_bytes: Option<f64>,
         progress: &dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
     ) -> Result<JsValue, Interrupt> {
+        let _turn = self.scheduler.turn().await;
         let mut sent = self.follow(target).await.map_err(|i| self.cleaned(i))?;
         if !is_success(sent.status) {
             let retry_after_ms = sent.header("retry-after")?.and_then(|v| retry_after_ms(&v));
+            self.note_rate_limit(sent.status, retry_after_ms);
             return Err(Failure::Http {
                 status: sent.status,
                 detail: None,

@@ -6,6 +6,7 @@ pub mod api;
 pub mod fetch;
 pub mod foreign;
 pub mod names;
+pub mod scheduler;
 pub mod sleep;
 pub mod wait;
 

@@ -20,6 +20,7 @@ const examples = Object.fromEntries([...readme.matchAll(/<!-- example: ([\w-]+) 
 // sessionStorage seeded from SESSION), and the API origin rerouted to the mock.
 const preamble = `
 const jobId = process.env.JOB_ID;
+const jobIds = [jobId, jobId + "-2", jobId.replace(/^[a-z_0-9]+-/, "failed-")];
 const apiKey = process.env.PULSE_API_KEY;
 const stored = new Map(Object.entries(JSON.parse(process.env.SESSION || "{}")));
 globalThis.sessionStorage = {
@@ -74,4 +75,10 @@ test("README: resume", async () => {
   const polls = m.pollsFor(id);
   assert.equal(polls.length, 3, "pending, processing, completed");
   assert.ok(polls[0].at - call < 1000, "the first poll was sent at once, not after the backoff of attempt 3");
+});
+
+test("README: wait-for-jobs", async () => {
+  const { id, lines } = await runExample("wait-for-jobs", "steps_1");
+  assert.deepEqual(lines.slice(0, 3).sort(), [`${id} fulfilled`, `${id}-2 fulfilled`, `${id.replace(/^[a-z_0-9]+-/, "failed-")} rejected`].sort());
+  assert.deepEqual(lines.slice(3), ["2 of 3 completed", "session: {}"]);
 });

@@ -1,5 +1,5 @@
 // Type-checked only (tsc --noEmit): the declarations as an ES-module app sees them.
-import { cancelJob, getJob, PulseClient, PulseError, waitForJob, watchJob } from "pulse-jobs";
+import { cancelJob, getJob, PulseClient, PulseError, waitForJob, waitForJobs, watchJob } from "pulse-jobs";
 import type { ErrorCode, Job, ProgressInfo, WaitOptions } from "pulse-jobs";
 
 const options: WaitOptions = {
@@ -51,6 +51,15 @@ export async function watch(): Promise<string[]> {
   return seen;
 }
 
+export async function many(): Promise<number> {
+  const settled = await waitForJobs(["a", "b"], { maxConcurrentRequests: 4, onJobSettled: (r, i) => void [r.status, i] });
+  const client = new PulseClient({ maxConcurrentRequests: 2, maxRequestsPerSecond: 5 });
+  const more = await client.waitForJobs(["c"]);
+  return settled.filter((r) => r.status === "fulfilled" && r.value.job_id).length + more.length;
+}
+
+// @ts-expect-error jobIds is an array
+void waitForJobs("a");
 // @ts-expect-error cancelOnAbort is a boolean
 void waitForJob("j", { cancelOnAbort: 1 });
 // @ts-expect-error a watch yields jobs, not strings

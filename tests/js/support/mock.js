@@ -86,5 +86,24 @@ export async function startPrefixedMock(prefix = "/pfx/v1") {
   });
 }
 
+/**
+ * The load that `recs` put on the mock: the most requests in flight at once
+ * (from arrival to the response's close) and the most arrivals in any second
+ * (a window 10 ms short of one, for timer and loopback jitter).
+ */
+export function load(recs) {
+  const edges = recs.flatMap((r) => [[r.at, 1], [r.end ?? Infinity, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let inFlight = 0;
+  let maxInFlight = 0;
+  for (const [, step] of edges) maxInFlight = Math.max(maxInFlight, (inFlight += step));
+  const starts = recs.map((r) => r.at).sort((a, b) => a - b);
+  let maxPerSecond = 0;
+  for (let i = 0, j = 0; j < starts.length; j += 1) {
+    while (starts[j] - starts[i] >= 990) i += 1;
+    maxPerSecond = Math.max(maxPerSecond, j - i + 1);
+  }
+  return { maxInFlight, maxPerSecond };
+}
+
 /** Gaps in ms between consecutive records. */
 export const gaps = (recs) => recs.slice(1).map((r, i) => r.at - recs[i].at);

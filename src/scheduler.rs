@@ -1,0 +1,198 @@
+//! Which request of a client may start, and when: the client's caps on
+//! requests in flight and per second, and the pause a rate limit imposes on
+//! all of them (a rate limit is the key's, not one job's). Times are passed
+//! in, so the rules are tested as plain numbers.
+
+use crate::error::Error;
+use crate::options::wrong_type;
+
+/// A client's limits; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Caps {
+    /// `maxConcurrentRequests`.
+    pub max_in_flight: Option<u32>,
+    /// `maxRequestsPerSecond`: starts are spaced `1000 / rate` ms apart.
+    pub per_second: Option<f64>,
+}
+
+/// A `PulseClient`'s defaults: 8 requests in flight, no rate limit.
+pub const CLIENT_MAX_IN_FLIGHT: u32 = 8;
+
+impl Caps {
+    /// Checks `maxConcurrentRequests` (a whole number from 1) and
+    /// `maxRequestsPerSecond` (a finite number above 0).
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` naming the option.
+    pub fn check(max_in_flight: Option<f64>, per_second: Option<f64>) -> Result<Self, Error> {
+        let max_in_flight = match max_in_flight {
+            Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => Some(n as u32),
+            Some(_) => {
+                return Err(wrong_type(
+                    "maxConcurrentRequests",
+                    "a whole number of at least 1",
+                ))
+            }
+            None => None,
+        };
+        match per_second {
+            Some(rate) if !(rate.is_finite() && rate > 0.0) => {
+                Err(wrong_type("maxRequestsPerSecond", "a number above 0"))
+            }
+            _ => Ok(Self {
+                max_in_flight,
+                per_second,
+            }),
+        }
+    }
+}
+
+/// When a request may start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Admission {
+    /// Now; it counts as in flight until [`Scheduler::finished`].
+    Now,
+    /// At this time (ms since the epoch), reserved for it; it counts as in
+    /// flight from now on.
+    At(f64),
+    /// Once a request in flight finishes: ask again then.
+    Queued,
+}
+
+/// The admission state of one client (or of one top-level call).
+#[derive(Debug, Default)]
+pub struct Scheduler {
+    caps: Caps,
+    in_flight: u32,
+    /// The earliest start the rate allows for the next request.
+    next_start_ms: f64,
+    /// No request starts before this (a 429's `Retry-After`).
+    paused_until_ms: f64,
+}
+
+impl Scheduler {
+    /// A scheduler with these caps and nothing in flight.
+    pub fn new(caps: Caps) -> Self {
+        Self {
+            caps,
+            ..Self::default()
+        }
+    }
+
+    /// Admits a request at `now_ms`, or says how long it must wait.
+    pub fn admit(&mut self, now_ms: f64) -> Admission {
+        if self
+            .caps
+            .max_in_flight
+            .is_some_and(|max| self.in_flight >= max)
+        {
+            return Admission::Queued;
+        }
+        self.in_flight += 1;
+        let start = now_ms.max(self.next_start_ms).max(self.paused_until_ms);
+        if let Some(rate) = self.caps.per_second {
+            self.next_start_ms = start + 1000.0 / rate;
+        }
+        if start <= now_ms {
+            Admission::Now
+        } else {
+            Admission::At(start)
+        }
+    }
+
+    /// When an admitted request whose time has come may really start: later
+    /// than reserved if a pause began meanwhile.
+    pub fn start_at(&self, reserved_ms: f64) -> f64 {
+        reserved_ms.max(self.paused_until_ms)
+    }
+
+    /// An admitted request finished (or was dropped): its place is free.
+    pub fn finished(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    /// A rate limit answered: no request starts before `until_ms`.
+    pub fn pause(&mut self, until_ms: f64) {
+        self.paused_until_ms = self.paused_until_ms.max(until_ms);
+    }
+}
+
+/// The pause an answer imposes on its client: a 429, or a 503 with
+/// `Retry-After`, until its `Retry-After` has passed.
+pub fn pause_after(status: u16, retry_after_ms: Option<f64>, now_ms: f64) -> Option<f64> {
+    match (status, retry_after_ms) {
+        (429 | 503, Some(ms)) if ms > 0.0 => Some(now_ms + ms),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(max: Option<u32>, rate: Option<f64>) -> Scheduler {
+        Scheduler::new(Caps {
+            max_in_flight: max,
+            per_second: rate,
+        })
+    }
+
+    #[test]
+    fn requests_in_flight_never_pass_the_cap() {
+        let mut s = caps(Some(2), None);
+        assert_eq!(s.admit(0.0), Admission::Now);
+        assert_eq!(s.admit(0.0), Admission::Now);
+        assert_eq!(s.admit(0.0), Admission::Queued);
+        s.finished();
+        assert_eq!(s.admit(1.0), Admission::Now);
+        assert_eq!(s.admit(1.0), Admission::Queued);
+    }
+
+    #[test]
+    fn the_rate_spaces_starts_and_reserves_each_its_own() {
+        let mut s = caps(None, Some(4.0));
+        assert_eq!(s.admit(0.0), Admission::Now);
+        assert_eq!(s.admit(0.0), Admission::At(250.0));
+        assert_eq!(s.admit(10.0), Admission::At(500.0));
+        // later than the reservations: at once again
+        assert_eq!(s.admit(2_000.0), Admission::Now);
+    }
+
+    #[test]
+    fn a_pause_holds_every_new_request_and_delays_reserved_ones() {
+        let mut s = caps(None, None);
+        s.pause(5_000.0);
+        assert_eq!(s.admit(1_000.0), Admission::At(5_000.0));
+        assert_eq!(s.start_at(2_000.0), 5_000.0);
+        assert_eq!(s.admit(6_000.0), Admission::Now);
+        s.pause(4_000.0); // an earlier end does not shorten it
+        assert_eq!(s.start_at(4_500.0), 5_000.0);
+    }
+
+    #[test]
+    fn only_a_rate_limit_pauses_the_client() {
+        assert_eq!(pause_after(429, Some(2_000.0), 100.0), Some(2_100.0));
+        assert_eq!(pause_after(503, Some(1_000.0), 0.0), Some(1_000.0));
+        assert_eq!(pause_after(503, None, 0.0), None);
+        assert_eq!(pause_after(429, None, 0.0), None);
+        assert_eq!(pause_after(200, Some(1_000.0), 0.0), None);
+        assert_eq!(pause_after(500, Some(1_000.0), 0.0), None);
+    }
+
+    #[test]
+    fn caps_are_checked() {
+        assert!(Caps::check(Some(1.0), Some(0.5)).is_ok());
+        assert!(Caps::check(None, None).is_ok());
+        for (max, rate) in [
+            (Some(0.0), None),
+            (Some(2.5), None),
+            (Some(-1.0), None),
+            (None, Some(0.0)),
+            (None, Some(f64::INFINITY)),
+            (None, Some(-3.0)),
+        ] {
+            let error = Caps::check(max, rate).unwrap_err();
+            assert_eq!(error.code, crate::error::ErrorCode::InvalidArgument);
+        }
+    }
+}
