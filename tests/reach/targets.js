@@ -132,6 +132,10 @@ export const targets = [
   {
     name: "Deno with --allow-net only",
     fixture: "deno",
-    run: (dir, api, n) => run(bin("deno"), ["run", "--allow-net", "node.mjs", api, n], { cwd: dir, env: { DENO_NO_UPDATE_CHECK: "1" } }),
+    // A DENO_DIR of the app's own: Deno's code cache keys npm files by path,
+    // and every build of pulse-jobs installs to the same path with the same
+    // mtime, so a shared cache runs a previous build's glue.
+    run: (dir, api, n) =>
+      run(bin("deno"), ["run", "--allow-net", "node.mjs", api, n], { cwd: dir, env: { DENO_NO_UPDATE_CHECK: "1", DENO_DIR: join(dir, ".deno") } }),
   },
 ];
