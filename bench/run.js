@@ -32,7 +32,7 @@ const lines = [
   { case: "polls", metrics: { cpuUsPerPoll: "4. CPU per poll, 2,000 polls (µs)" } },
   { case: "abortSleep", metrics: { us: "5a. abort → rejection, sleeping (µs)" } },
   { case: "abortFlight", metrics: { us: "5b. abort → rejection, poll in flight (µs)" } },
-  { case: "waiting", metrics: { kbPerWait: "6. 10,000 sleeping waits: memory per wait (KB)" } },
+  { case: "waiting", metrics: { kbPerWait: "6. 5,000 sleeping waits: memory per wait (KB)" } },
 ].filter((line) => !only || only.includes(line.case));
 
 function run(args, { env, onLine } = {}) {
