@@ -112,7 +112,7 @@ pub async fn wait_for_job(
     let started_ms = resume.map_or(now, |r| r.started_at_ms);
     let deadline = waiter
         .deadline_ms()
-        .map(|at| (at - started_ms, waiter.timeout_error()));
+        .map(|at| (at - now, waiter.timeout_error()));
     let run = Run {
         api,
         job_id,
