@@ -64,6 +64,17 @@ impl Failure {
     }
 }
 
+/// Where a polled job's result is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResultAt {
+    /// In the job itself (or there is none).
+    Inline,
+    /// Behind `result.url` (`result.is_url === true`).
+    Url(String),
+    /// `result.is_url === true` but `result.url` is not a string.
+    BrokenPointer,
+}
+
 /// A 2xx poll whose body is a job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Polled {
@@ -71,8 +82,8 @@ pub struct Polled {
     pub status: JobStatus,
     /// The job's `error` text, when it is a string.
     pub error: Option<String>,
-    /// `Some` when `result.is_url === true`: the `url` when it is a string.
-    pub pointer: Option<Option<String>>,
+    /// Where the result is.
+    pub result: ResultAt,
     /// A parsed `Retry-After`, in ms.
     pub retry_after_ms: Option<f64>,
 }
@@ -256,7 +267,7 @@ impl Waiter {
     fn after_poll(&mut self, polled: Polled, now_ms: f64, unit_random: f64) -> Step {
         self.poll_failures = 0;
         match polled.status {
-            JobStatus::Completed => self.after_completed(polled.pointer),
+            JobStatus::Completed => self.after_completed(polled.result),
             JobStatus::Failed => {
                 Step::Fail(Error::job_failed(&self.job_id, polled.error.as_deref()))
             }
@@ -271,15 +282,15 @@ impl Waiter {
         }
     }
 
-    fn after_completed(&mut self, pointer: Option<Option<String>>) -> Step {
-        let url = match pointer {
-            Some(url) if self.policy.download_result => url,
+    fn after_completed(&mut self, result: ResultAt) -> Step {
+        let url = match result {
+            ResultAt::Url(url) if self.policy.download_result => url,
+            ResultAt::BrokenPointer if self.policy.download_result => {
+                return Step::Fail(Error::invalid_response(
+                    "result.is_url is true but result.url is not a string",
+                ))
+            }
             _ => return Step::Done,
-        };
-        let Some(url) = url else {
-            return Step::Fail(Error::invalid_response(
-                "result.is_url is true but result.url is not a string",
-            ));
         };
         let same_as_last = self.last_url.as_ref().is_some_and(|last| last.url == url);
         if let (Some(status), true) = (self.expired_with, same_as_last) {
@@ -470,7 +481,7 @@ mod tests {
         Observation::Polled(Polled {
             status: JobStatus::parse(status),
             error: None,
-            pointer: None,
+            result: ResultAt::Inline,
             retry_after_ms: None,
         })
     }
@@ -479,7 +490,7 @@ mod tests {
         Observation::Polled(Polled {
             status: JobStatus::Completed,
             error: None,
-            pointer: Some(Some(url.to_string())),
+            result: ResultAt::Url(url.to_string()),
             retry_after_ms: None,
         })
     }
@@ -535,7 +546,7 @@ mod tests {
         let failed = Observation::Polled(Polled {
             status: JobStatus::Failed,
             error: Some("bad scan".into()),
-            pointer: None,
+            result: ResultAt::Inline,
             retry_after_ms: None,
         });
         match waiter(POLICY).next(failed, 0.0, 0.0) {
@@ -558,7 +569,7 @@ mod tests {
         let obs = Observation::Polled(Polled {
             status: JobStatus::Processing,
             error: None,
-            pointer: None,
+            result: ResultAt::Inline,
             retry_after_ms: Some(5000.0),
         });
         assert_eq!(w.next(obs, 0.0, 0.0), Step::Poll { delay_ms: 5000.0 });
@@ -740,7 +751,7 @@ mod tests {
         let not_a_string = Observation::Polled(Polled {
             status: JobStatus::Completed,
             error: None,
-            pointer: Some(None),
+            result: ResultAt::BrokenPointer,
             retry_after_ms: None,
         });
         assert_eq!(

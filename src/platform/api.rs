@@ -16,7 +16,7 @@ use super::{fatal, names, now_ms, object, retry_after_ms, Interrupt};
 use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::error::Error;
 use crate::options::Endpoint;
-use crate::poll::{Failure, Polled};
+use crate::poll::{Failure, Polled, ResultAt};
 use crate::scheduler::pause_after;
 use crate::server_text::{clean, ErrorDetail, Issue};
 use crate::status::{is_success, reported, JobStatus};
@@ -175,14 +175,18 @@ impl Api {
         let invalid =
             |what: &str| fatal(Error::invalid_response(cat(&["the API's answer ", what])));
         let job = json_object(&reply.body).ok_or_else(|| invalid("is not a JSON object"))?;
-        let (status, error, pointer) = names::with(|n| {
+        let (status, error, result) = names::with(|n| {
             let result = field(&job, &n.result);
-            let pointer = (field(&result, &n.is_url).as_bool() == Some(true))
-                .then(|| field(&result, &n.url).as_string());
+            let at = match field(&result, &n.is_url).as_bool() {
+                Some(true) => field(&result, &n.url)
+                    .as_string()
+                    .map_or(ResultAt::BrokenPointer, ResultAt::Url),
+                _ => ResultAt::Inline,
+            };
             (
                 field(&job, &n.status).as_string(),
                 field(&job, &n.error).as_string(),
-                pointer,
+                at,
             )
         });
         let status = status.ok_or_else(|| invalid("has no string status"))?;
@@ -192,7 +196,7 @@ impl Api {
         let polled = Polled {
             status: JobStatus::parse(&status),
             error: error.map(|e| self.clean(&e)),
-            pointer,
+            result,
             retry_after_ms,
         };
         Ok((job, polled))
