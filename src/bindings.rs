@@ -251,7 +251,7 @@ impl Defaults {
                     bounded(Box::pin(request), signals, None).await
                 }
                 Op::Cancel => {
-                    let request = async { Ok(api.cancel_job(&job_id).await?) };
+                    let request = async { api.cancel_job(&job_id).await };
                     bounded(Box::pin(request), signals, None).await
                 }
             }
@@ -449,6 +449,8 @@ fn well_formed(value: &JsValue) -> Option<String> {
 fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
     let (error, job, cause) = match fault {
         Fault::Thrown(exception) => return exception,
+        // A single request's failed attempt is final.
+        Fault::Failed(failure, cause) => (failure.into_error(), None, cause),
         Fault::Pulse { error, job, cause } => (error, job, cause),
     };
     let optional = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);

@@ -12,7 +12,7 @@ use super::fetch::{
 };
 use super::foreign::resolve_url;
 use super::scheduler::Shared;
-use super::{fatal, names, now_ms, object, retry_after_ms, Interrupt};
+use super::{fatal, names, now_ms, object, retry_after_ms, Fault};
 use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::error::Error;
 use crate::options::Endpoint;
@@ -129,16 +129,16 @@ impl Api {
     }
 
     /// The same failure with its network message cleaned.
-    fn cleaned(&self, interrupt: Interrupt) -> Interrupt {
+    fn cleaned(&self, interrupt: Fault) -> Fault {
         match interrupt {
-            Interrupt::Failed(Failure::Network(message), cause) => {
-                Interrupt::Failed(Failure::Network(self.clean(&message)), cause)
+            Fault::Failed(Failure::Network(message), cause) => {
+                Fault::Failed(Failure::Network(self.clean(&message)), cause)
             }
             other => other,
         }
     }
 
-    async fn call(&self, method: Method, job_id: &str) -> Result<(Reply, Option<f64>), Interrupt> {
+    async fn call(&self, method: Method, job_id: &str) -> Result<(Reply, Option<f64>), Fault> {
         let url = self.endpoint.base.job_url(job_id);
         let req = Request {
             method,
@@ -170,7 +170,7 @@ impl Api {
 
     /// `GET /job/{id}`: the job as sent (`cancelled` reported as `canceled`)
     /// and what the wait needs to know of it.
-    pub async fn get_job(&self, job_id: &str) -> Result<(JsValue, Polled), Interrupt> {
+    pub async fn get_job(&self, job_id: &str) -> Result<(JsValue, Polled), Fault> {
         let (reply, retry_after_ms) = self.call(Method::Get, job_id).await?;
         let invalid =
             |what: &str| fatal(Error::invalid_response(cat(&["the API's answer ", what])));
@@ -204,7 +204,7 @@ impl Api {
 
     /// `DELETE /job/{id}`: the API's `{ job_id, message }`; an empty 2xx
     /// answer (204 No Content) is filled in from what is known.
-    pub async fn cancel_job(&self, job_id: &str) -> Result<JsValue, Interrupt> {
+    pub async fn cancel_job(&self, job_id: &str) -> Result<JsValue, Fault> {
         let (reply, _) = self.call(Method::Delete, job_id).await?;
         if reply.body.length() == 0 {
             let message = "cancellation accepted (the API answered without a body)";
@@ -225,7 +225,7 @@ impl Api {
         target: ResultUrl,
         max_bytes: Option<f64>,
         progress: &dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
-    ) -> Result<JsValue, Interrupt> {
+    ) -> Result<JsValue, Fault> {
         let _turn = self.scheduler.turn().await;
         let mut sent = self.follow(target).await.map_err(|i| self.cleaned(i))?;
         if !is_success(sent.status) {
@@ -255,7 +255,7 @@ impl Api {
     }
 
     /// Sends the download and its redirects, each within `requestTimeoutMs`.
-    async fn follow(&self, mut target: ResultUrl) -> Result<Sent, Interrupt> {
+    async fn follow(&self, mut target: ResultUrl) -> Result<Sent, Fault> {
         let mut hops = 0;
         loop {
             let sent = self.send_download(&target, Redirects::Manual).await?;
@@ -277,18 +277,14 @@ impl Api {
     /// A browser hides redirects from `redirect: "manual"`: a request that
     /// carries no credentials is sent again for the browser to follow, and
     /// where it ended is checked afterwards.
-    async fn send_followed(&self, target: &ResultUrl) -> Result<Sent, Interrupt> {
+    async fn send_followed(&self, target: &ResultUrl) -> Result<Sent, Fault> {
         let sent = self.send_download(target, Redirects::Follow).await?;
         let landed = sent.final_url().unwrap_or_else(|| target.url.clone());
         redirect_hop(&self.endpoint.base, Some(&landed), 302, 0).map_err(fatal)?;
         Ok(sent)
     }
 
-    async fn send_download(
-        &self,
-        target: &ResultUrl,
-        redirects: Redirects,
-    ) -> Result<Sent, Interrupt> {
+    async fn send_download(&self, target: &ResultUrl, redirects: Redirects) -> Result<Sent, Fault> {
         let req = Request {
             method: Method::Get,
             url: &target.url,

@@ -12,7 +12,7 @@ use web_sys::AbortController;
 
 use super::foreign::{chunk_bytes, new_bytes, settle, ReaderLike, ResponseLike, StreamLike};
 use super::sleep::{race, with_timeout, Either, Stall};
-use super::{fatal, names, object, Interrupt};
+use super::{fatal, names, object, Fault};
 use crate::download::progress_total;
 use crate::error::Error;
 use crate::poll::Failure;
@@ -131,7 +131,7 @@ impl Sent {
     ///
     /// # Errors
     /// `INVALID_RESPONSE` when the response's `headers` cannot be read.
-    pub fn header(&self, name: &str) -> Result<Option<String>, Interrupt> {
+    pub fn header(&self, name: &str) -> Result<Option<String>, Fault> {
         let headers = self.response.headers().map_err(broken("headers"))?;
         headers.value(name).map_err(broken("headers"))
     }
@@ -154,7 +154,7 @@ impl Sent {
     }
 
     /// The whole body as text.
-    pub async fn text(&self) -> Result<JsString, Interrupt> {
+    pub async fn text(&self) -> Result<JsString, Fault> {
         let body = self.response.text().map_err(broken("text()"))?;
         let body = settle(body).await.map_err(network_from)?;
         body.dyn_into::<JsString>().map_err(|_| {
@@ -193,7 +193,7 @@ impl Http {
     }
 
     /// Sends `req`; resolves at the response headers.
-    pub async fn send(&self, req: &Request<'_>) -> Result<Sent, Interrupt> {
+    pub async fn send(&self, req: &Request<'_>) -> Result<Sent, Fault> {
         let controller = AbortController::new().map_err(network_from)?;
         let init = request_init(req, &controller);
         let guard = AbortOnDrop(Some(controller));
@@ -222,7 +222,7 @@ impl Http {
     }
 
     /// One attempt read whole as text, all within `timeout_ms`.
-    pub async fn text(&self, req: &Request<'_>, timeout_ms: f64) -> Result<Reply, Interrupt> {
+    pub async fn text(&self, req: &Request<'_>, timeout_ms: f64) -> Result<Reply, Fault> {
         let attempt = async {
             let mut sent = self.send(req).await?;
             let reply = Reply {
@@ -254,22 +254,22 @@ pub struct BodyLimits<'a> {
 }
 
 impl BodyLimits<'_> {
-    fn check(&self, bytes: f64) -> Result<(), Interrupt> {
+    fn check(&self, bytes: f64) -> Result<(), Fault> {
         match self.max_bytes {
             Some(max) if bytes > max => Err(fatal(Error::result_too_large(max))),
             _ => Ok(()),
         }
     }
 
-    fn report(&self, loaded: f64) -> Result<(), Interrupt> {
-        (self.progress)(loaded, progress_total(loaded, self.total)).map_err(Interrupt::Thrown)
+    fn report(&self, loaded: f64) -> Result<(), Fault> {
+        (self.progress)(loaded, progress_total(loaded, self.total)).map_err(Fault::Thrown)
     }
 }
 
 /// Reads a download's body to the end (see [`Text`]) and parses it as JSON.
 /// A response without a body stream (polyfills, node-fetch) is read through
 /// `arrayBuffer()`, bounded as a whole by the stall timeout.
-pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, Interrupt> {
+pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, Fault> {
     limits.check(limits.total.unwrap_or(0.0))?;
     let text = match body_reader(&sent.response)? {
         Some(reader) => {
@@ -309,7 +309,7 @@ struct Text {
 const MAX_BUFFERED_BYTES: f64 = 536_870_888.0;
 
 impl Text {
-    fn new(announced: Option<f64>) -> Result<Self, Interrupt> {
+    fn new(announced: Option<f64>) -> Result<Self, Fault> {
         let buffer = match announced {
             Some(length) if length > 0.0 && length <= MAX_BUFFERED_BYTES => {
                 Some((new_bytes(&length.into()).map_err(too_large_for_engine)?, 0))
@@ -325,7 +325,7 @@ impl Text {
     }
 
     /// Adds a chunk.
-    fn push(&mut self, bytes: &Uint8Array) -> Result<(), Interrupt> {
+    fn push(&mut self, bytes: &Uint8Array) -> Result<(), Fault> {
         if let Some((buffer, filled)) = &mut self.buffer {
             if buffer.length() - *filled >= bytes.length() {
                 buffer.set(bytes, *filled);
@@ -341,7 +341,7 @@ impl Text {
     }
 
     /// The whole text, with a character the stream left unfinished flushed.
-    fn finish(mut self) -> Result<JsString, Interrupt> {
+    fn finish(mut self) -> Result<JsString, Fault> {
         let rest = match self.buffer.take() {
             Some((buffer, filled)) => buffer.subarray(0, filled),
             None => Uint8Array::new_with_length(0),
@@ -350,7 +350,7 @@ impl Text {
         Ok(self.text)
     }
 
-    fn decode(&mut self, bytes: &Uint8Array, last: bool) -> Result<(), Interrupt> {
+    fn decode(&mut self, bytes: &Uint8Array, last: bool) -> Result<(), Fault> {
         let options = match last {
             true => JsValue::UNDEFINED,
             false => self.stream.clone(),
@@ -371,7 +371,7 @@ impl Text {
 }
 
 /// The body's stream reader, or `None` when the body is not a WHATWG stream.
-fn body_reader(response: &ResponseLike) -> Result<Option<ReaderLike>, Interrupt> {
+fn body_reader(response: &ResponseLike) -> Result<Option<ReaderLike>, Fault> {
     let body = response.body().map_err(broken("body"))?;
     let readable = body.is_object()
         && Reflect::get(&body, &"getReader".into())
@@ -392,7 +392,7 @@ fn body_reader(response: &ResponseLike) -> Result<Option<ReaderLike>, Interrupt>
 
 /// Reads every chunk into the text; each chunk must come within the stall
 /// timeout, and reading stops as soon as the size passes the limit.
-async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<JsString, Interrupt> {
+async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<JsString, Fault> {
     let mut text = Text::new(limits.total)?;
     let mut loaded = 0.0;
     let stall = Stall::new(limits.timeout_ms);
@@ -430,10 +430,7 @@ async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<JsS
 }
 
 /// The whole body through `arrayBuffer()`, for responses without a stream.
-async fn read_whole(
-    response: &ResponseLike,
-    limits: &BodyLimits<'_>,
-) -> Result<JsString, Interrupt> {
+async fn read_whole(response: &ResponseLike, limits: &BodyLimits<'_>) -> Result<JsString, Fault> {
     let pending = response.array_buffer().map_err(broken("arrayBuffer()"))?;
     let buffer = with_timeout(limits.timeout_ms, settle(pending))
         .await
@@ -469,9 +466,9 @@ fn request_init(req: &Request<'_>, controller: &AbortController) -> Object {
 }
 
 /// A response that threw when read: not a network failure, and not retried.
-fn broken(what: &'static str) -> impl Fn(JsValue) -> Interrupt {
+fn broken(what: &'static str) -> impl Fn(JsValue) -> Fault {
     move |exception| {
-        Interrupt::Failed(
+        Fault::Failed(
             Failure::Fatal(Error::invalid_response(cat(&[
                 "the response's ",
                 what,
@@ -483,8 +480,8 @@ fn broken(what: &'static str) -> impl Fn(JsValue) -> Interrupt {
 }
 
 /// The engine could not hold the result (past its string or buffer limit).
-fn too_large_for_engine(exception: JsValue) -> Interrupt {
-    Interrupt::Failed(
+fn too_large_for_engine(exception: JsValue) -> Fault {
+    Fault::Failed(
         Failure::Fatal(Error::result_too_large_for_engine()),
         Some(exception),
     )
@@ -492,10 +489,10 @@ fn too_large_for_engine(exception: JsValue) -> Interrupt {
 
 /// A rejected `fetch` or body read, kept as the error's `cause`. Its message
 /// names what happened (refused, reset, DNS) but never the request's headers.
-fn network_from(exception: JsValue) -> Interrupt {
+fn network_from(exception: JsValue) -> Fault {
     let message = Reflect::get(&exception, &"message".into())
         .ok()
         .and_then(|m| m.as_string())
         .unwrap_or_else(|| "the request failed".to_string());
-    Interrupt::Failed(Failure::Network(message), Some(exception))
+    Fault::Failed(Failure::Network(message), Some(exception))
 }

@@ -18,9 +18,14 @@ use crate::error::Error;
 use crate::poll::Failure;
 use crate::text::cat;
 
-/// Why a call ended without a value.
+/// Why a request or a call ended without a value. A wait judges `Failed`
+/// attempts (its state machine may retry them); for a single request, or at
+/// the end of a wait, it becomes a `PulseError`.
 #[derive(Debug)]
 pub enum Fault {
+    /// An attempt failed, with the JS exception behind it (a network error's
+    /// `TypeError`), which becomes `PulseError.cause`.
+    Failed(Failure, Option<JsValue>),
     /// A Pulse error, with the job (for terminal statuses) and the underlying
     /// value (the signal's reason for `ABORTED`).
     Pulse {
@@ -57,40 +62,15 @@ impl From<Error> for Fault {
     }
 }
 
-/// Why one attempt ended without a value: a failure the wait may retry, or an
-/// exception from a callback that ends the wait.
-#[derive(Debug)]
-pub enum Interrupt {
-    /// For the poll state machine to judge, with the JS exception behind it
-    /// (a network error's `TypeError`), which becomes `PulseError.cause`.
-    Failed(Failure, Option<JsValue>),
-    /// From `onDownloadProgress`.
-    Thrown(JsValue),
-}
-
-impl From<Failure> for Interrupt {
+impl From<Failure> for Fault {
     fn from(failure: Failure) -> Self {
-        Interrupt::Failed(failure, None)
+        Fault::Failed(failure, None)
     }
 }
 
 /// A failure that no retry can help.
-pub fn fatal(error: Error) -> Interrupt {
+pub fn fatal(error: Error) -> Fault {
     Failure::Fatal(error).into()
-}
-
-/// A single request's outcome: its failure is final.
-impl From<Interrupt> for Fault {
-    fn from(interrupt: Interrupt) -> Self {
-        match interrupt {
-            Interrupt::Failed(failure, cause) => Fault::Pulse {
-                error: failure.into_error(),
-                job: None,
-                cause,
-            },
-            Interrupt::Thrown(exception) => Fault::Thrown(exception),
-        }
-    }
 }
 
 /// Milliseconds since the epoch, the clock the pure modules are given.

@@ -13,7 +13,7 @@ use super::abort::Aborted;
 use super::api::Api;
 use super::foreign::SignalLike;
 use super::sleep::{race, sleep, Either};
-use super::{now_ms, object, Fault, Interrupt};
+use super::{now_ms, object, Fault};
 use crate::error::{Error, ErrorCode};
 use crate::options::WaitPolicy;
 use crate::poll::{cancels_job, Failure, Observation, Resume, Step, Waiter};
@@ -246,9 +246,10 @@ impl Run<'_> {
 }
 
 /// Splits an attempt's outcome into a value or a failure for the state machine
-/// (keeping its exception as `cause`); a callback's exception ends the wait.
+/// (keeping its exception as `cause`); anything else (a callback's
+/// exception) ends the wait.
 fn settle<T>(
-    outcome: Result<T, Interrupt>,
+    outcome: Result<T, Fault>,
     cause: &mut Option<JsValue>,
 ) -> Result<Result<T, Failure>, Fault> {
     match outcome {
@@ -256,11 +257,11 @@ fn settle<T>(
             *cause = None;
             Ok(Ok(value))
         }
-        Err(Interrupt::Failed(failure, exception)) => {
+        Err(Fault::Failed(failure, exception)) => {
             *cause = exception;
             Ok(Err(failure))
         }
-        Err(Interrupt::Thrown(exception)) => Err(Fault::Thrown(exception)),
+        Err(other) => Err(other),
     }
 }
 
