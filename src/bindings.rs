@@ -49,6 +49,19 @@ pub fn cancel_job_promise(job_id: JsValue, options: JsValue) -> Promise {
     Defaults::default().start(Op::Cancel, job_id, options, Watch::default())
 }
 
+/// The wait behind the top-level `watchJob`, like the other top-level
+/// functions without caps or a pause shared with other calls; see
+/// `PulseClient.watchJob`. Not public API.
+#[wasm_bindgen(js_name = watchJob)]
+pub fn watch_job_promise(
+    job_id: JsValue,
+    options: JsValue,
+    on_job: Function,
+    stop: JsValue,
+) -> Promise {
+    Defaults::default().start(Op::Wait, job_id, options, Watch::new(on_job, stop))
+}
+
 /// `waitForJob` as a Rust future, for the wasm test suite.
 pub async fn wait_for_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     Defaults::default()
@@ -118,8 +131,8 @@ impl PulseClient {
 
     /// The wait behind `watchJob`, with this client's options: `onJob(job,
     /// info)` after every poll, and `stop` (the iterator's own signal) ends
-    /// it. The package's `watchJob` wraps this in an async iterator (the
-    /// top-level one through a client without options); not public API.
+    /// it. The package's `watchJob` wraps this in an async iterator; not
+    /// public API.
     #[wasm_bindgen(js_name = watchJob)]
     pub fn watch_job(
         &self,

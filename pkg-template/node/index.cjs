@@ -11,14 +11,12 @@ const { callLocal, settleAll } = require("../batch.cjs");
 
 core.initSync({ module: Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)) });
 core.setErrorFactory(coreError);
-const plain = new core.PulseClient();
 
 module.exports = {
   waitForJob: core.waitForJob,
   getJob: core.getJob,
   cancelJob: core.cancelJob,
-  // Through a client without options, as the other functions wait.
-  watchJob: (jobId, options) => watch((onJob, stop) => plain.watchJob(jobId, options, onJob, stop)),
+  watchJob: (jobId, options) => watch((onJob, stop) => core.watchJob(jobId, options, onJob, stop)),
   waitForJobs: callLocal(core.PulseClient, PulseError),
   PulseClient: publicClient({ Core: core.PulseClient, ready: Promise.resolve(), loaded: () => true, PulseError, watch, settleAll }),
   PulseError,

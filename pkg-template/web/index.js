@@ -34,9 +34,7 @@ const whenReady =
 export const waitForJob = whenReady(core.waitForJob);
 export const getJob = whenReady(core.getJob);
 export const cancelJob = whenReady(core.cancelJob);
-// The top-level watchJob waits through a client without options, as the other functions do.
-let plain;
-const watchWait = whenReady((...args) => (plain ??= new core.PulseClient()).watchJob(...args));
+const watchWait = whenReady(core.watchJob);
 export const watchJob = (jobId, options) => watch((onJob, stop) => watchWait(jobId, options, onJob, stop));
 export const waitForJobs = whenReady(callLocal(core.PulseClient, PulseError));
 export const PulseClient = publicClient({ Core: core.PulseClient, ready, loaded: () => loaded, PulseError, watch, settleAll });

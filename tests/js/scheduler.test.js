@@ -82,6 +82,17 @@ describe("client-wide caps", { concurrency: false }, () => {
     assert.ok(m.requestsFor(other).some((r) => r.at >= pausedAt + 950), "polling resumed after the pause");
   });
 
+  test("top-level waits and watches have no caps", async () => {
+    const ids = Array.from({ length: 12 }, () => jid("slow_60"));
+    await Promise.all(
+      ids.map(async (id, i) => {
+        if (i < 2) return P.waitForJob(id, fast); // and ten watches: more than a client's 8
+        for await (const job of P.watchJob(id, fast)) void job;
+      }),
+    );
+    assert.equal(load(recsOf(ids)).maxInFlight, 12, "all twelve in flight at once");
+  });
+
   test("top-level calls share no pause", async () => {
     const limited = jid("retry429_2");
     const free = jid("steps_3");
