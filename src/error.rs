@@ -52,6 +52,14 @@ impl ErrorCode {
             Self::ResultDownloadFailed => "RESULT_DOWNLOAD_FAILED",
         }
     }
+
+    /// Whether the error is the job's own end (`failed`, `canceled`,
+    /// `expired`): then `PulseError.job` is the job as last polled, and no
+    /// `cause` goes with it; any other error of a wait carries the exception
+    /// behind its last failed attempt instead (docs/contract.md, "Error codes").
+    pub fn is_job_end(self) -> bool {
+        matches!(self, Self::JobFailed | Self::JobCanceled | Self::JobExpired)
+    }
 }
 
 /// An error of `waitForJob`, `getJob` or `cancelJob`.

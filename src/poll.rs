@@ -101,22 +101,24 @@ pub enum Observation {
     DownloadFailed(Failure),
 }
 
+/// A request of the wait's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// `GET /job/{jobId}`.
+    Poll,
+    /// The large result, from its checked URL.
+    Download(ResultUrl),
+}
+
 /// What to do next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    /// Poll the job after `delay_ms`.
-    Poll {
-        /// Sleep first, in ms.
-        delay_ms: f64,
-    },
-    /// Fetch the large result after `delay_ms`.
-    Download {
-        /// The result URL.
-        url: String,
-        /// Send the key and headers (the URL is on the API's origin).
-        with_credentials: bool,
-        /// Sleep first, in ms.
-        delay_ms: f64,
+    /// Send `request` once the clock reaches `due_at_ms` (ms since the epoch).
+    Send {
+        /// When, in ms since the epoch.
+        due_at_ms: f64,
+        /// What.
+        request: Request,
     },
     /// Resolve with the job as it now is.
     Done,
@@ -124,20 +126,36 @@ pub enum Step {
     Fail(Error),
 }
 
-impl Step {
-    /// The `nextDelayMs` that `onProgress` reports: a poll's delay, else none.
-    pub fn next_poll_delay_ms(&self) -> Option<f64> {
-        match self {
-            Step::Poll { delay_ms } => Some(*delay_ms),
-            _ => None,
-        }
-    }
+/// What `onProgress` reports after a poll that answered with a job.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// `info.attempt`: polls sent so far, from 1.
+    pub attempt: u32,
+    /// `info.elapsedMs`, from the wait's (original) start.
+    pub elapsed_ms: f64,
+    /// `info.nextDelayMs`: until the next poll, or none when the wait ends or
+    /// downloads next.
+    pub next_delay_ms: Option<f64>,
+    /// `info.state`: where the wait is, for `resume` after a reload.
+    pub state: Resume,
+}
+
+/// The waiter's answer to an observation: the next step, and the progress to
+/// report first (after every poll that answered with a job, and only then).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// What to do next.
+    pub step: Step,
+    /// What to report before doing it.
+    pub progress: Option<Progress>,
 }
 
 /// The state of one `waitForJob` call.
 #[derive(Debug, Clone)]
 pub struct Waiter {
     job_id: String,
+    /// When the wait began (before a reload, for a resumed one).
+    started_ms: f64,
     policy: WaitPolicy,
     base: BaseUrl,
     deadline_ms: Option<f64>,
@@ -198,18 +216,18 @@ impl Resume {
 }
 
 impl Waiter {
-    /// Starts a wait at `now_ms`, or goes on with a `resume`d one; the first
-    /// step is a poll at once.
+    /// A wait that starts at `now_ms`, or goes on with a `resume`d one.
     pub fn new(
         job_id: &str,
         policy: WaitPolicy,
         base: BaseUrl,
         now_ms: f64,
         resume: Option<Resume>,
-    ) -> (Self, Step) {
+    ) -> Self {
         let started_ms = resume.map_or(now_ms, |r| r.started_at_ms);
-        let waiter = Self {
+        Self {
             job_id: job_id.to_string(),
+            started_ms,
             deadline_ms: policy.timeout_ms.map(|t| started_ms + t),
             policy,
             base,
@@ -218,8 +236,13 @@ impl Waiter {
             download_failures: 0,
             last_url: None,
             expired_with: None,
-        };
-        (waiter, Step::Poll { delay_ms: 0.0 })
+        }
+    }
+
+    /// The first step: a poll at once (a resumed wait too), unless its
+    /// deadline has already passed.
+    pub fn begin(&self, now_ms: f64) -> Step {
+        self.poll_after(0.0, now_ms)
     }
 
     /// When the whole wait must end, in ms since the epoch.
@@ -232,26 +255,44 @@ impl Waiter {
         Error::timeout(&self.job_id, self.policy.timeout_ms.unwrap_or(0.0))
     }
 
-    /// Whether a request may start at `now_ms`: never after the deadline,
-    /// however late a timer fired.
+    /// Counts `request` as sent at `now_ms`; returns the polls sent so far.
+    /// No request starts after the deadline, however late its timer fired.
     ///
     /// # Errors
     /// `TIMEOUT` once the deadline has passed.
-    pub fn may_start(&self, now_ms: f64) -> Result<(), Error> {
-        match self.deadline_ms {
-            Some(deadline) if now_ms >= deadline => Err(self.timeout_error()),
-            _ => Ok(()),
+    pub fn send(&mut self, request: &Request, now_ms: f64) -> Result<u32, Error> {
+        if self.deadline_ms.is_some_and(|deadline| now_ms >= deadline) {
+            return Err(self.timeout_error());
         }
+        if *request == Request::Poll {
+            self.polls += 1;
+        }
+        Ok(self.polls)
     }
 
-    /// Counts a poll request as sent; returns `info.attempt` (from 1).
-    pub fn poll_sent(&mut self) -> u32 {
-        self.polls += 1;
-        self.polls
+    /// Decides what follows `observation`, and what to report first.
+    pub fn next(&mut self, observation: Observation, now_ms: f64, unit_random: f64) -> Decision {
+        let polled = matches!(observation, Observation::Polled(_));
+        let step = self.step_after(observation, now_ms, unit_random);
+        let progress = polled.then_some(Progress {
+            attempt: self.polls,
+            elapsed_ms: now_ms - self.started_ms,
+            next_delay_ms: match step {
+                Step::Send {
+                    due_at_ms,
+                    request: Request::Poll,
+                } => Some(due_at_ms - now_ms),
+                _ => None,
+            },
+            state: Resume {
+                started_at_ms: self.started_ms,
+                attempt: self.polls,
+            },
+        });
+        Decision { step, progress }
     }
 
-    /// Decides the step after `observation`.
-    pub fn next(&mut self, observation: Observation, now_ms: f64, unit_random: f64) -> Step {
+    fn step_after(&mut self, observation: Observation, now_ms: f64, unit_random: f64) -> Step {
         match observation {
             Observation::Polled(polled) => self.after_poll(polled, now_ms, unit_random),
             Observation::PollFailed(failure) => {
@@ -267,7 +308,7 @@ impl Waiter {
     fn after_poll(&mut self, polled: Polled, now_ms: f64, unit_random: f64) -> Step {
         self.poll_failures = 0;
         match polled.status {
-            JobStatus::Completed => self.after_completed(polled.result),
+            JobStatus::Completed => self.after_completed(polled.result, now_ms),
             JobStatus::Failed => {
                 Step::Fail(Error::job_failed(&self.job_id, polled.error.as_deref()))
             }
@@ -282,7 +323,7 @@ impl Waiter {
         }
     }
 
-    fn after_completed(&mut self, result: ResultAt) -> Step {
+    fn after_completed(&mut self, result: ResultAt, now_ms: f64) -> Step {
         let url = match result {
             ResultAt::Url(url) if self.policy.download_result => url,
             ResultAt::BrokenPointer if self.policy.download_result => {
@@ -307,7 +348,7 @@ impl Waiter {
         match result_url(&self.base, &url) {
             Ok(checked) => {
                 self.download_failures = 0;
-                self.download_after(checked, 0.0)
+                self.download_after(checked, 0.0, now_ms)
             }
             Err(error) => Step::Fail(error),
         }
@@ -402,18 +443,17 @@ impl Waiter {
             .delay_ms(self.download_failures, unit_random);
         let delay = backoff.max(retry_after_ms.unwrap_or(0.0));
         match (self.within_deadline(delay, now_ms), self.last_url.clone()) {
-            (Ok(delay_ms), Some(target)) => self.download_after(target, delay_ms),
+            (Ok(delay_ms), Some(target)) => self.download_after(target, delay_ms, now_ms),
             (Err(error), _) => Step::Fail(error),
             (Ok(_), None) => Step::Fail(error),
         }
     }
 
-    fn download_after(&mut self, target: ResultUrl, delay_ms: f64) -> Step {
+    fn download_after(&mut self, target: ResultUrl, delay_ms: f64, now_ms: f64) -> Step {
         self.last_url = Some(target.clone());
-        Step::Download {
-            url: target.url,
-            with_credentials: target.same_origin,
-            delay_ms,
+        Step::Send {
+            due_at_ms: now_ms + delay_ms,
+            request: Request::Download(target),
         }
     }
 
@@ -424,7 +464,10 @@ impl Waiter {
 
     fn poll_after(&self, delay_ms: f64, now_ms: f64) -> Step {
         match self.within_deadline(delay_ms, now_ms) {
-            Ok(delay_ms) => Step::Poll { delay_ms },
+            Ok(delay_ms) => Step::Send {
+                due_at_ms: now_ms + delay_ms,
+                request: Request::Poll,
+            },
             Err(error) => Step::Fail(error),
         }
     }
@@ -471,10 +514,48 @@ mod tests {
 
     fn waiter(policy: WaitPolicy) -> Waiter {
         let base = BaseUrl::parse("https://api.example/v1").unwrap();
-        let (mut w, first) = Waiter::new("job-1", policy, base, 0.0, None);
-        assert_eq!(first, Step::Poll { delay_ms: 0.0 });
-        w.poll_sent();
+        let mut w = Waiter::new("job-1", policy, base, 0.0, None);
+        assert_eq!(w.begin(0.0), poll_at(0.0));
+        w.sent_poll();
         w
+    }
+
+    impl Waiter {
+        /// The step alone, for tests that do not look at the progress.
+        fn decide(&mut self, observation: Observation, now_ms: f64, unit_random: f64) -> Step {
+            self.next(observation, now_ms, unit_random).step
+        }
+
+        fn sent_poll(&mut self) -> u32 {
+            self.send(&Request::Poll, 0.0).unwrap()
+        }
+    }
+
+    fn poll_at(due_at_ms: f64) -> Step {
+        Step::Send {
+            due_at_ms,
+            request: Request::Poll,
+        }
+    }
+
+    fn download_at(url: &str, same_origin: bool, due_at_ms: f64) -> Step {
+        Step::Send {
+            due_at_ms,
+            request: Request::Download(ResultUrl {
+                url: url.into(),
+                same_origin,
+            }),
+        }
+    }
+
+    fn is_poll(step: &Step) -> bool {
+        matches!(
+            step,
+            Step::Send {
+                request: Request::Poll,
+                ..
+            }
+        )
     }
 
     fn polled(status: &str) -> Observation {
@@ -515,20 +596,41 @@ mod tests {
         let mut w = waiter(POLICY);
         let mut delays = vec![];
         for _ in 0..5 {
-            delays.push(
-                w.next(polled("processing"), 0.0, 0.0)
-                    .next_poll_delay_ms()
-                    .unwrap(),
+            let decision = w.next(polled("processing"), 10.0, 0.0);
+            assert_eq!(
+                decision.step,
+                poll_at(10.0 + decision.progress.unwrap().next_delay_ms.unwrap())
             );
-            w.poll_sent();
+            delays.push(decision.progress.unwrap().next_delay_ms.unwrap());
+            w.sent_poll();
         }
         assert_eq!(delays, vec![100.0, 200.0, 400.0, 800.0, 1000.0]);
     }
 
     #[test]
+    fn progress_follows_each_poll_that_answered_with_a_job_and_nothing_else() {
+        let mut w = waiter(POLICY);
+        let failed = w.next(Observation::PollFailed(http(502, None)), 0.0, 0.0);
+        assert_eq!(failed.progress, None);
+        w.sent_poll();
+        let completed = w.next(pointer("https://s3.example/r"), 50.0, 0.0).progress;
+        let completed = completed.expect("a poll that answered reports");
+        assert_eq!((completed.attempt, completed.elapsed_ms), (2, 50.0));
+        assert_eq!(
+            completed.next_delay_ms, None,
+            "a download, not a poll, is next"
+        );
+        let downloaded = w.next(Observation::Downloaded, 60.0, 0.0);
+        assert_eq!((downloaded.step, downloaded.progress), (Step::Done, None));
+        let job_failed = waiter(POLICY).next(polled("failed"), 0.0, 0.0);
+        assert!(matches!(job_failed.step, Step::Fail(_)));
+        assert_eq!(job_failed.progress.unwrap().next_delay_ms, None);
+    }
+
+    #[test]
     fn terminal_statuses() {
         assert_eq!(
-            waiter(POLICY).next(polled("completed"), 0.0, 0.0),
+            waiter(POLICY).decide(polled("completed"), 0.0, 0.0),
             Step::Done
         );
         for (status, expected) in [
@@ -538,7 +640,7 @@ mod tests {
             ("expired", ErrorCode::JobExpired),
         ] {
             assert_eq!(
-                code(waiter(POLICY).next(polled(status), 0.0, 0.0)),
+                code(waiter(POLICY).decide(polled(status), 0.0, 0.0)),
                 expected,
                 "{status}"
             );
@@ -549,7 +651,7 @@ mod tests {
             result: ResultAt::Inline,
             retry_after_ms: None,
         });
-        match waiter(POLICY).next(failed, 0.0, 0.0) {
+        match waiter(POLICY).decide(failed, 0.0, 0.0) {
             Step::Fail(e) => assert!(e.message.contains("bad scan")),
             other => panic!("{other:?}"),
         }
@@ -557,10 +659,11 @@ mod tests {
 
     #[test]
     fn unknown_statuses_keep_polling() {
-        assert!(matches!(
-            waiter(POLICY).next(polled("queued_for_review"), 0.0, 0.0),
-            Step::Poll { .. }
-        ));
+        assert!(is_poll(&waiter(POLICY).decide(
+            polled("queued_for_review"),
+            0.0,
+            0.0
+        )));
     }
 
     #[test]
@@ -572,11 +675,11 @@ mod tests {
             result: ResultAt::Inline,
             retry_after_ms: Some(5000.0),
         });
-        assert_eq!(w.next(obs, 0.0, 0.0), Step::Poll { delay_ms: 5000.0 });
-        let step = w.next(Observation::PollFailed(http(429, Some(3000.0))), 0.0, 0.0);
-        assert_eq!(step, Step::Poll { delay_ms: 3000.0 });
-        let small = w.next(Observation::PollFailed(http(503, Some(1.0))), 0.0, 0.0);
-        assert_eq!(small, Step::Poll { delay_ms: 100.0 });
+        assert_eq!(w.decide(obs, 0.0, 0.0), poll_at(5000.0));
+        let step = w.decide(Observation::PollFailed(http(429, Some(3000.0))), 0.0, 0.0);
+        assert_eq!(step, poll_at(3000.0));
+        let small = w.decide(Observation::PollFailed(http(503, Some(1.0))), 0.0, 0.0);
+        assert_eq!(small, poll_at(100.0));
     }
 
     #[test]
@@ -585,12 +688,9 @@ mod tests {
             timeout_ms: Some(1000.0),
             ..POLICY
         });
-        assert!(matches!(
-            w.next(polled("pending"), 850.0, 0.0),
-            Step::Poll { .. }
-        ));
+        assert!(is_poll(&w.decide(polled("pending"), 850.0, 0.0)));
         assert_eq!(
-            code(w.next(polled("pending"), 900.0, 0.0)),
+            code(w.decide(polled("pending"), 900.0, 0.0)),
             ErrorCode::Timeout
         );
         let mut w = waiter(WaitPolicy {
@@ -598,16 +698,13 @@ mod tests {
             ..POLICY
         });
         let obs = Observation::PollFailed(http(429, Some(2000.0)));
-        assert_eq!(code(w.next(obs, 0.0, 0.0)), ErrorCode::Timeout);
+        assert_eq!(code(w.decide(obs, 0.0, 0.0)), ErrorCode::Timeout);
         let mut unlimited = waiter(WaitPolicy {
             timeout_ms: None,
             ..POLICY
         });
         assert!(unlimited.deadline_ms().is_none());
-        assert!(matches!(
-            unlimited.next(polled("pending"), 1e12, 0.0),
-            Step::Poll { .. }
-        ));
+        assert!(is_poll(&unlimited.decide(polled("pending"), 1e12, 0.0)));
     }
 
     #[test]
@@ -616,13 +713,14 @@ mod tests {
             timeout_ms: Some(1000.0),
             ..POLICY
         });
-        assert!(w.may_start(999.0).is_ok());
-        assert_eq!(w.may_start(1000.0).unwrap_err().code, ErrorCode::Timeout);
+        assert!(w.clone().send(&Request::Poll, 999.0).is_ok());
+        let late = w.clone().send(&Request::Poll, 1000.0);
+        assert_eq!(late.unwrap_err().code, ErrorCode::Timeout);
         assert!(waiter(WaitPolicy {
             timeout_ms: None,
             ..POLICY
         })
-        .may_start(1e15)
+        .send(&Request::Poll, 1e15)
         .is_ok());
     }
 
@@ -630,13 +728,14 @@ mod tests {
     fn transient_failures_retry_up_to_max_retries_in_a_row() {
         let mut w = waiter(POLICY);
         for _ in 0..2 {
-            assert!(matches!(
-                w.next(Observation::PollFailed(http(502, None)), 0.0, 0.0),
-                Step::Poll { .. }
-            ));
-            w.poll_sent();
+            assert!(is_poll(&w.decide(
+                Observation::PollFailed(http(502, None)),
+                0.0,
+                0.0
+            )));
+            w.sent_poll();
         }
-        match w.next(Observation::PollFailed(http(502, None)), 0.0, 0.0) {
+        match w.decide(Observation::PollFailed(http(502, None)), 0.0, 0.0) {
             Step::Fail(e) => {
                 assert_eq!(
                     (e.code, e.http_status, e.retryable),
@@ -651,28 +750,25 @@ mod tests {
     fn a_successful_poll_resets_the_failure_count() {
         let mut w = waiter(POLICY);
         for _ in 0..3 {
-            w.next(
+            w.decide(
                 Observation::PollFailed(Failure::Network("reset".into())),
                 0.0,
                 0.0,
             );
-            w.next(Observation::PollFailed(Failure::TimedOut(10.0)), 0.0, 0.0);
-            assert!(matches!(
-                w.next(polled("pending"), 0.0, 0.0),
-                Step::Poll { .. }
-            ));
+            w.decide(Observation::PollFailed(Failure::TimedOut(10.0)), 0.0, 0.0);
+            assert!(is_poll(&w.decide(polled("pending"), 0.0, 0.0)));
         }
-        w.next(
+        w.decide(
             Observation::PollFailed(Failure::Network("a".into())),
             0.0,
             0.0,
         );
-        w.next(
+        w.decide(
             Observation::PollFailed(Failure::Network("b".into())),
             0.0,
             0.0,
         );
-        match w.next(Observation::PollFailed(Failure::TimedOut(10.0)), 0.0, 0.0) {
+        match w.decide(Observation::PollFailed(Failure::TimedOut(10.0)), 0.0, 0.0) {
             Step::Fail(e) => assert_eq!((e.code, e.retryable), (ErrorCode::NetworkError, true)),
             other => panic!("{other:?}"),
         }
@@ -685,7 +781,7 @@ mod tests {
             ..POLICY
         });
         assert_eq!(
-            code(w.next(Observation::PollFailed(http(500, None)), 0.0, 0.0)),
+            code(w.decide(Observation::PollFailed(http(500, None)), 0.0, 0.0)),
             ErrorCode::HttpError
         );
     }
@@ -693,7 +789,7 @@ mod tests {
     #[test]
     fn other_statuses_fail_at_once() {
         for status in [400, 401, 403, 404, 501] {
-            match waiter(POLICY).next(Observation::PollFailed(http(status, None)), 0.0, 0.0) {
+            match waiter(POLICY).decide(Observation::PollFailed(http(status, None)), 0.0, 0.0) {
                 Step::Fail(e) => {
                     assert_eq!(
                         (e.code, e.http_status, e.retryable),
@@ -705,36 +801,26 @@ mod tests {
         }
         let fatal = Failure::Fatal(Error::invalid_response("not JSON"));
         assert_eq!(
-            code(waiter(POLICY).next(Observation::PollFailed(fatal), 0.0, 0.0)),
+            code(waiter(POLICY).decide(Observation::PollFailed(fatal), 0.0, 0.0)),
             ErrorCode::InvalidResponse
         );
     }
 
     #[test]
     fn large_results_go_to_storage_without_credentials() {
-        let step = waiter(POLICY).next(pointer("https://bucket.s3.example/r?sig=1"), 0.0, 0.0);
+        let step = waiter(POLICY).decide(pointer("https://bucket.s3.example/r?sig=1"), 0.0, 0.0);
         assert_eq!(
             step,
-            Step::Download {
-                url: "https://bucket.s3.example/r?sig=1".into(),
-                with_credentials: false,
-                delay_ms: 0.0
-            }
+            download_at("https://bucket.s3.example/r?sig=1", false, 0.0)
         );
-        let proxy = waiter(POLICY).next(pointer("https://api.example/proxy/r"), 0.0, 0.0);
-        assert!(matches!(
-            proxy,
-            Step::Download {
-                with_credentials: true,
-                ..
-            }
-        ));
+        let proxy = waiter(POLICY).decide(pointer("https://api.example/proxy/r"), 0.0, 0.0);
+        assert_eq!(proxy, download_at("https://api.example/proxy/r", true, 0.0));
         let off = waiter(WaitPolicy {
             download_result: false,
             ..POLICY
         });
         assert_eq!(
-            off.clone().next(pointer("https://x/r"), 0.0, 0.0),
+            off.clone().decide(pointer("https://x/r"), 0.0, 0.0),
             Step::Done
         );
     }
@@ -743,7 +829,7 @@ mod tests {
     fn unusable_result_urls_are_invalid_responses() {
         for url in ["ftp://x/r", "/relative", "http://api.example/r"] {
             assert_eq!(
-                code(waiter(POLICY).next(pointer(url), 0.0, 0.0)),
+                code(waiter(POLICY).decide(pointer(url), 0.0, 0.0)),
                 ErrorCode::InvalidResponse,
                 "{url}"
             );
@@ -755,7 +841,7 @@ mod tests {
             retry_after_ms: None,
         });
         assert_eq!(
-            code(waiter(POLICY).next(not_a_string, 0.0, 0.0)),
+            code(waiter(POLICY).decide(not_a_string, 0.0, 0.0)),
             ErrorCode::InvalidResponse
         );
     }
@@ -763,18 +849,15 @@ mod tests {
     #[test]
     fn an_expired_url_is_refreshed_once() {
         let mut w = waiter(POLICY);
-        w.next(pointer("https://s3.example/r?t=1"), 0.0, 0.0);
+        w.decide(pointer("https://s3.example/r?t=1"), 0.0, 0.0);
         let expired = Observation::DownloadFailed(http(403, None));
+        assert_eq!(w.decide(expired.clone(), 0.0, 0.0), poll_at(0.0));
+        w.sent_poll();
         assert_eq!(
-            w.next(expired.clone(), 0.0, 0.0),
-            Step::Poll { delay_ms: 0.0 }
+            w.decide(pointer("https://s3.example/r?t=2"), 0.0, 0.0),
+            download_at("https://s3.example/r?t=2", false, 0.0)
         );
-        w.poll_sent();
-        assert!(matches!(
-            w.next(pointer("https://s3.example/r?t=2"), 0.0, 0.0),
-            Step::Download { .. }
-        ));
-        match w.next(Observation::DownloadFailed(http(404, None)), 0.0, 0.0) {
+        match w.decide(Observation::DownloadFailed(http(404, None)), 0.0, 0.0) {
             Step::Fail(e) => assert_eq!(
                 (e.code, e.http_status),
                 (ErrorCode::ResultDownloadFailed, Some(404))
@@ -786,12 +869,12 @@ mod tests {
     #[test]
     fn a_used_single_use_link_ends_the_wait_without_a_re_poll() {
         let mut w = waiter(POLICY);
-        w.next(
+        w.decide(
             pointer("https://api.example/v1/large_results/job-1"),
             0.0,
             0.0,
         );
-        match w.next(Observation::DownloadFailed(http(410, None)), 0.0, 0.0) {
+        match w.decide(Observation::DownloadFailed(http(410, None)), 0.0, 0.0) {
             Step::Fail(e) => {
                 assert_eq!(
                     (e.code, e.http_status, e.retryable),
@@ -806,10 +889,10 @@ mod tests {
     #[test]
     fn a_refresh_without_a_new_url_fails() {
         let mut w = waiter(POLICY);
-        w.next(pointer("https://s3.example/r?t=1"), 0.0, 0.0);
-        w.next(Observation::DownloadFailed(http(404, None)), 0.0, 0.0);
+        w.decide(pointer("https://s3.example/r?t=1"), 0.0, 0.0);
+        w.decide(Observation::DownloadFailed(http(404, None)), 0.0, 0.0);
         assert_eq!(
-            code(w.next(pointer("https://s3.example/r?t=1"), 0.0, 0.0)),
+            code(w.decide(pointer("https://s3.example/r?t=1"), 0.0, 0.0)),
             ErrorCode::ResultDownloadFailed
         );
     }
@@ -818,32 +901,25 @@ mod tests {
     fn download_retries_have_their_own_count_and_backoff() {
         let mut w = waiter(POLICY);
         for _ in 0..3 {
-            w.next(Observation::PollFailed(http(503, None)), 0.0, 0.0);
-            w.poll_sent();
-            w.next(polled("processing"), 0.0, 0.0);
-            w.poll_sent();
+            w.decide(Observation::PollFailed(http(503, None)), 0.0, 0.0);
+            w.sent_poll();
+            w.decide(polled("processing"), 0.0, 0.0);
+            w.sent_poll();
         }
-        w.next(pointer("https://s3.example/r"), 0.0, 0.0);
-        let first = w.next(
+        w.decide(pointer("https://s3.example/r"), 0.0, 0.0);
+        let first = w.decide(
             Observation::DownloadFailed(http(500, Some(9000.0))),
             0.0,
             0.0,
         );
-        assert_eq!(
-            first,
-            Step::Download {
-                url: "https://s3.example/r".into(),
-                with_credentials: false,
-                delay_ms: 100.0
-            }
-        );
-        let second = w.next(
+        assert_eq!(first, download_at("https://s3.example/r", false, 100.0));
+        let second = w.decide(
             Observation::DownloadFailed(http(429, Some(3000.0))),
             0.0,
             0.0,
         );
-        assert!(matches!(second, Step::Download { delay_ms, .. } if delay_ms == 3000.0));
-        match w.next(
+        assert_eq!(second, download_at("https://s3.example/r", false, 3000.0));
+        match w.decide(
             Observation::DownloadFailed(Failure::TimedOut(5.0)),
             0.0,
             0.0,
@@ -861,8 +937,8 @@ mod tests {
     #[test]
     fn other_download_statuses_fail_at_once() {
         let mut w = waiter(POLICY);
-        w.next(pointer("https://s3.example/r"), 0.0, 0.0);
-        match w.next(Observation::DownloadFailed(http(400, None)), 0.0, 0.0) {
+        w.decide(pointer("https://s3.example/r"), 0.0, 0.0);
+        match w.decide(Observation::DownloadFailed(http(400, None)), 0.0, 0.0) {
             Step::Fail(e) => {
                 assert_eq!(
                     (e.code, e.http_status, e.retryable),
@@ -872,13 +948,13 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let mut w = waiter(POLICY);
-        w.next(pointer("https://s3.example/r"), 0.0, 0.0);
+        w.decide(pointer("https://s3.example/r"), 0.0, 0.0);
         let too_large = Failure::Fatal(Error::result_too_large(10.0));
         assert_eq!(
-            code(w.next(Observation::DownloadFailed(too_large), 0.0, 0.0)),
+            code(w.decide(Observation::DownloadFailed(too_large), 0.0, 0.0)),
             ErrorCode::ResultTooLarge
         );
-        assert_eq!(w.next(Observation::Downloaded, 0.0, 0.0), Step::Done);
+        assert_eq!(w.decide(Observation::Downloaded, 0.0, 0.0), Step::Done);
     }
 
     #[test]
@@ -904,19 +980,28 @@ mod tests {
         let base = BaseUrl::parse("https://api.example.com").unwrap();
         let resume =
             Resume::check("job-1", Some("job-1"), Some(1_000.0), Some(3.0), 5_000.0).unwrap();
-        let (mut w, first) = Waiter::new("job-1", POLICY, base, 5_000.0, Some(resume));
-        assert_eq!(first, Step::Poll { delay_ms: 0.0 });
+        let mut w = Waiter::new("job-1", POLICY, base, 5_000.0, Some(resume));
+        assert_eq!(w.begin(5_000.0), poll_at(5_000.0));
         assert_eq!(
             w.deadline_ms(),
             Some(61_000.0),
             "timeoutMs counts from the original start"
         );
-        assert_eq!(w.poll_sent(), 4, "the attempts go on");
+        assert_eq!(w.sent_poll(), 4, "the attempts go on");
         // the delay after poll 4 is the fourth of the schedule: 100 × 2³ = 800
-        assert_eq!(
-            w.next(polled("pending"), 5_100.0, 0.0),
-            Step::Poll { delay_ms: 800.0 }
-        );
+        let decision = w.next(polled("pending"), 5_100.0, 0.0);
+        assert_eq!(decision.step, poll_at(5_900.0));
+        let state = Resume {
+            started_at_ms: 1_000.0,
+            attempt: 4,
+        };
+        let progress = Progress {
+            attempt: 4,
+            elapsed_ms: 4_100.0,
+            next_delay_ms: Some(800.0),
+            state,
+        };
+        assert_eq!(decision.progress, Some(progress));
     }
 
     #[test]

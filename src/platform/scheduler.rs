@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::now_ms;
-use super::sleep::sleep;
+use super::sleep::sleep_until;
 use crate::scheduler::{Admission, Caps, Scheduler};
 
 /// One scheduler, shared by every call of a client (or owned by one
@@ -57,7 +57,7 @@ impl Shared {
                     let turn = Turn(self.clone());
                     let mut at = reserved;
                     loop {
-                        sleep(at - now_ms()).await;
+                        sleep_until(at).await;
                         let start = self.0.borrow().rules.start_at(at);
                         if start <= now_ms() {
                             return turn;

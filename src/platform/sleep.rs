@@ -155,6 +155,11 @@ pub fn sleep(ms: f64) -> Sleep {
     Sleep { ms, entry: None }
 }
 
+/// Sleeps until the clock reaches `due_ms` (ms since the epoch).
+pub fn sleep_until(due_ms: f64) -> Sleep {
+    sleep(due_ms - now_ms())
+}
+
 impl Future for Sleep {
     type Output = ();
 

@@ -12,12 +12,11 @@ use wasm_bindgen::JsValue;
 use super::abort::Aborted;
 use super::api::Api;
 use super::foreign::SignalLike;
-use super::sleep::{race, sleep, Either};
+use super::sleep::{race, sleep, sleep_until, Either};
 use super::{now_ms, object, Fault};
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
 use crate::options::WaitPolicy;
-use crate::poll::{cancels_job, Failure, Observation, Resume, Step, Waiter};
-use crate::url::ResultUrl;
+use crate::poll::{cancels_job, Failure, Observation, Progress, Request, Resume, Step, Waiter};
 
 /// The caller's callbacks.
 #[derive(Debug, Default, Clone)]
@@ -108,8 +107,7 @@ pub async fn wait_for_job(
     resume: Option<Resume>,
 ) -> Result<JsValue, Fault> {
     let now = now_ms();
-    let (waiter, first) = Waiter::new(job_id, policy, api.base().clone(), now, resume);
-    let started_ms = resume.map_or(now, |r| r.started_at_ms);
+    let waiter = Waiter::new(job_id, policy, api.base().clone(), now, resume);
     let deadline = waiter
         .deadline_ms()
         .map(|at| (at - now, waiter.timeout_error()));
@@ -118,10 +116,9 @@ pub async fn wait_for_job(
         job_id,
         policy,
         hooks,
-        started_ms,
         polls_sent: Cell::new(0),
     };
-    let outcome = bounded(Box::pin(run.steps(waiter, first)), signals, deadline).await;
+    let outcome = bounded(Box::pin(run.steps(waiter, now)), signals, deadline).await;
     match outcome {
         Err(Fault::Pulse {
             mut error,
@@ -140,91 +137,74 @@ struct Run<'a> {
     job_id: &'a str,
     policy: WaitPolicy,
     hooks: &'a Hooks,
-    started_ms: f64,
     /// For [`cancels_job`]: whether there is anything to cancel.
     polls_sent: Cell<u32>,
 }
 
 impl Run<'_> {
-    async fn steps(&self, mut waiter: Waiter, mut step: Step) -> Result<JsValue, Fault> {
+    /// Carries out the waiter's steps: sleeps until each request is due,
+    /// sends it, and hands what it observed back to the waiter.
+    async fn steps(&self, mut waiter: Waiter, now: f64) -> Result<JsValue, Fault> {
         let mut job = JsValue::UNDEFINED;
         // The exception behind the latest failed attempt, for `PulseError.cause`.
         let mut cause = None;
+        let mut step = waiter.begin(now);
         loop {
-            step = match step {
-                Step::Poll { delay_ms } => {
-                    sleep(delay_ms).await;
-                    waiter.may_start(now_ms())?;
-                    let attempt = waiter.poll_sent();
-                    self.polls_sent.set(attempt);
-                    let observation = match settle(self.api.get_job(self.job_id).await, &mut cause)?
-                    {
-                        Ok((polled_job, polled)) => {
-                            job = polled_job;
-                            Observation::Polled(polled)
-                        }
-                        Err(failure) => Observation::PollFailed(failure),
-                    };
-                    let polled = matches!(observation, Observation::Polled(_));
-                    let next = waiter.next(observation, now_ms(), random());
-                    if polled {
-                        self.report_progress(&job, attempt, next.next_poll_delay_ms())?;
+            let (due_at_ms, request) = match step {
+                Step::Send { due_at_ms, request } => (due_at_ms, request),
+                Step::Done => return Ok(job),
+                Step::Fail(error) => return Err(attach(error, job, cause)),
+            };
+            sleep_until(due_at_ms).await;
+            self.polls_sent.set(waiter.send(&request, now_ms())?);
+            let observation = match request {
+                Request::Poll => match settle(self.api.get_job(self.job_id).await, &mut cause)? {
+                    Ok((polled_job, polled)) => {
+                        job = polled_job;
+                        Observation::Polled(polled)
                     }
-                    next
-                }
-                Step::Download {
-                    url,
-                    with_credentials,
-                    delay_ms,
-                } => {
-                    sleep(delay_ms).await;
-                    waiter.may_start(now_ms())?;
+                    Err(failure) => Observation::PollFailed(failure),
+                },
+                Request::Download(target) => {
                     let progress = |loaded, total| self.report_download(loaded, total);
-                    let target = ResultUrl {
-                        url,
-                        same_origin: with_credentials,
-                    };
                     let downloaded = self
                         .api
                         .download(target, self.policy.max_result_bytes, &progress)
                         .await;
-                    let observation = match settle(downloaded, &mut cause)? {
+                    match settle(downloaded, &mut cause)? {
                         Ok(result) => {
                             let _ = Reflect::set(&job, &"result".into(), &result);
                             Observation::Downloaded
                         }
                         Err(failure) => Observation::DownloadFailed(failure),
-                    };
-                    waiter.next(observation, now_ms(), random())
+                    }
                 }
-                Step::Done => return Ok(job),
-                Step::Fail(error) => return Err(attach(error, job, cause)),
+            };
+            let decision = waiter.next(observation, now_ms(), random());
+            if let Some(progress) = decision.progress {
+                self.report_progress(&job, progress)?;
             }
+            step = decision.step;
         }
     }
 
-    fn report_progress(
-        &self,
-        job: &JsValue,
-        attempt: u32,
-        next_delay_ms: Option<f64>,
-    ) -> Result<(), Fault> {
+    fn report_progress(&self, job: &JsValue, progress: Progress) -> Result<(), Fault> {
         let callbacks = [&self.hooks.on_progress, &self.hooks.on_job];
         if callbacks.iter().all(|c| c.is_none()) {
             return Ok(());
         }
-        let next_delay = next_delay_ms.map_or(JsValue::NULL, JsValue::from);
-        let elapsed = JsValue::from(now_ms() - self.started_ms);
-        // Where the wait is, for `resume` after a reload.
         let state = object(&[
             ("jobId", self.job_id.into()),
-            ("startedAt", self.started_ms.into()),
-            ("attempt", attempt.into()),
+            ("startedAt", progress.state.started_at_ms.into()),
+            ("attempt", progress.state.attempt.into()),
         ]);
         let info = object(&[
-            ("attempt", attempt.into()),
-            ("elapsedMs", elapsed),
-            ("nextDelayMs", next_delay),
+            ("attempt", progress.attempt.into()),
+            ("elapsedMs", progress.elapsed_ms.into()),
+            (
+                "nextDelayMs",
+                progress.next_delay_ms.map_or(JsValue::NULL, JsValue::from),
+            ),
             ("state", state.into()),
         ]);
         for callback in callbacks.into_iter().flatten() {
@@ -265,16 +245,13 @@ fn settle<T>(
     }
 }
 
-/// Terminal-status errors carry the job they describe; others carry the
-/// exception behind the attempt that failed last, if there was one.
+/// The job's own end carries the job; any other error the exception behind
+/// the attempt that failed last, if there was one ([`ErrorCode::is_job_end`]).
 fn attach(error: Error, job: JsValue, cause: Option<JsValue>) -> Fault {
-    let terminal = matches!(
-        error.code,
-        ErrorCode::JobFailed | ErrorCode::JobCanceled | ErrorCode::JobExpired
-    );
+    let job_end = error.code.is_job_end();
     Fault::Pulse {
-        job: terminal.then_some(job),
-        cause: cause.filter(|_| !terminal),
+        job: job_end.then_some(job),
+        cause: cause.filter(|_| !job_end),
         error,
     }
 }
