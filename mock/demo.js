@@ -1,6 +1,6 @@
-// Time-driven jobs for the demo page, created by `POST /extract`
-// (`{ async: true, scenario }`). Their status follows the wall time since
-// creation: pending -> processing -> the outcome. Job ids are
+// Time-driven jobs for the demo page, created by a submission (`POST /extract`
+// and the others, see submit.js) naming a demo scenario. Their status follows
+// the wall time since creation: pending -> processing -> the outcome. Job ids are
 // `demo-<scenario>-<random>`, which the scenario table does not know, so they
 // exist only until the next reset.
 

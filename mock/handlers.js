@@ -2,11 +2,12 @@
 // state and the request log. The handlers know nothing about ports or mount
 // points: result URLs are built from `apiBase` and `storageBase`.
 
-import { DEMO_SCENARIO_NAMES, demoScenario, isDemoScenario, newDemoJobId } from "./demo.js";
-import { applyCors, preflight, readBody, splitUrl, writeFailure, writeReply } from "./http.js";
+import { demoScenario } from "./demo.js";
+import { applyCors, preflight, splitUrl, writeFailure, writeReply } from "./http.js";
 import { createRecorder } from "./recorder.js";
 import { json, methodNotAllowed, notFound } from "./replies.js";
 import { deleteReply, downloadReply, findScenario, pollReply } from "./scenarios.js";
+import { readSubmission, submissionRoute, submittedJobId } from "./submit.js";
 
 const JOB_PATH = /^\/job\/([^/]+)$/;
 const PROXY_PATH = /^\/proxy\/result\/([^/]+)$/;
@@ -26,7 +27,8 @@ function matchId(pattern, pathname) {
 function apiRoute(pathname) {
   if (pathname === "/__mock/requests") return { name: "requests", control: true };
   if (pathname === "/__mock/reset") return { name: "reset", control: true };
-  if (pathname === "/extract") return { name: "extract", jobId: null };
+  const submission = submissionRoute(pathname);
+  if (submission) return { name: "submit", batch: submission.batch, jobId: null };
   const jobId = matchId(JOB_PATH, pathname);
   if (jobId !== null) return { name: "job", jobId };
   const proxied = matchId(PROXY_PATH, pathname) ?? matchId(LARGE_RESULTS_PATH, pathname);
@@ -37,14 +39,6 @@ function apiRoute(pathname) {
 function storageRoute(pathname) {
   const jobId = matchId(RESULT_PATH, pathname);
   return jobId !== null ? { name: "result", jobId } : { name: "unknown", jobId: null };
-}
-
-async function readJson(req) {
-  try {
-    return JSON.parse(await readBody(req));
-  } catch {
-    return undefined;
-  }
 }
 
 // Builds the reply (maybe asynchronously), writes it, and notes the status.
@@ -75,7 +69,7 @@ function plainHttp(base) {
  */
 export function createMock({ apiBase, storageBase, plainStorageBase = plainHttp(storageBase), now = Date.now }) {
   const recorder = createRecorder();
-  const jobs = new Map(); // job id -> { createdAt, polls, downloads, canceled, demo? }
+  const jobs = new Map(); // job id -> { createdAt, polls, downloads, canceled, demo? (demo scenario name) }
 
   function reset() {
     recorder.clear();
@@ -122,19 +116,26 @@ export function createMock({ apiBase, storageBase, plainStorageBase = plainHttp(
     return downloadReply(found.scenario, { ...ctx, poll: ctx.state.polls, download: ctx.state.downloads });
   }
 
-  async function extractReply(req, entry) {
+  // A fresh id for the chosen scenario, never one with state already (a test
+  // may have polled a look-alike id), so submissions never share counters.
+  function createJob(choice) {
+    let id;
+    do id = submittedJobId(choice);
+    while (jobs.has(id));
+    jobs.set(id, { createdAt: now(), polls: 0, downloads: 0, canceled: false, demo: choice.demo });
+    return id;
+  }
+
+  async function submitReply(req, route, entry) {
     if (req.method !== "POST") return methodNotAllowed("POST");
-    const body = await readJson(req);
-    if (body === undefined) return json(400, { error: "The body must be JSON (at most 1 MB)" });
-    if (body?.async !== true) return json(400, { error: "The mock only accepts asynchronous submissions ({ async: true })" });
-    const name = body.scenario ?? "quick";
-    if (typeof name !== "string" || !isDemoScenario(name)) {
-      return json(400, { error: `Unknown scenario; use one of: ${DEMO_SCENARIO_NAMES.join(", ")}` });
-    }
-    const id = newDemoJobId(name);
-    jobs.set(id, { createdAt: now(), polls: 0, downloads: 0, canceled: false, demo: name });
+    const { record, reply, choice, files } = await readSubmission(req, { batch: route.batch });
+    entry.body = record; // refused submissions too, so a test sees what its client sent
+    if (reply) return reply;
+    const id = createJob(choice);
     entry.jobId = id;
-    return json(200, { job_id: id, status: "pending", message: `Mock job submitted (scenario ${name})` });
+    if (route.batch) return json(202, { batch_job_id: id, status: "pending", total_files: files });
+    const name = choice.demo ?? choice.table;
+    return json(202, { job_id: id, status: "pending", message: `Mock job submitted (scenario ${name})` });
   }
 
   function controlReply(req, route, search) {
@@ -154,7 +155,7 @@ export function createMock({ apiBase, storageBase, plainStorageBase = plainHttp(
     if (req.headers["x-api-key"] === "wrong") return json(401, { error: "Invalid API key" });
     if (route.name === "job") return jobReply(req, route.jobId);
     if (route.name === "proxy") return resultReply(req, route.jobId, search, "api");
-    if (route.name === "extract") return extractReply(req, entry);
+    if (route.name === "submit") return submitReply(req, route, entry);
     return notFound();
   }
 

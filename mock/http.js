@@ -30,18 +30,34 @@ export function splitUrl(req) {
   return q === -1 ? { pathname: url, search: "" } : { pathname: url.slice(0, q), search: url.slice(q) };
 }
 
-/** Reads a request body as text; rejects when it grows past `limit` bytes. */
-export function readBody(req, limit = 1024 * 1024) {
+/** Thrown by readRawBody when the body is larger than its limit. */
+export class BodyTooLargeError extends Error {
+  constructor(limit) {
+    super(`request body larger than ${limit} bytes`);
+    this.limit = limit;
+  }
+}
+
+/**
+ * Reads a request body into a Buffer. Past `limit` bytes it stops keeping
+ * data but still reads to the end, then rejects with BodyTooLargeError: a
+ * client still uploading would see a reset instead of the 413 if the mock
+ * answered mid-upload.
+ */
+export function readRawBody(req, limit) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let length = 0;
     req.on("data", (chunk) => {
       length += chunk.length;
-      if (length > limit) reject(new Error("request body too large"));
-      else chunks.push(chunk);
+      if (length <= limit) chunks.push(chunk);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => (length > limit ? reject(new BodyTooLargeError(limit)) : resolve(Buffer.concat(chunks))));
     req.on("error", reject);
+    // A client leaving mid-upload never sends "end"; settle so nothing waits forever.
+    req.on("close", () => {
+      if (!req.complete) reject(new Error("the client left before sending the whole body"));
+    });
   });
 }
 

@@ -7,9 +7,10 @@ export function createRecorder() {
   const requests = [];
 
   /**
-   * Records a request; the record is updated in place later: `jobId` may be
-   * filled in, `status` when headers are sent, `closedEarly` when the client
-   * goes away before the response ended.
+   * Records a request; the record is updated in place later: `jobId` and
+   * `body` (what a submission sent, see submit.js) may be filled in, `status`
+   * when headers are sent, `closedEarly` when the client goes away before the
+   * response ended.
    */
   function record(side, req, res, { path, jobId = null }) {
     const entry = {
@@ -18,6 +19,7 @@ export function createRecorder() {
       path,
       jobId,
       headers: { ...req.headers },
+      body: null,
       at: Date.now(),
       end: null,
       closedEarly: false,

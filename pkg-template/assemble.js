@@ -25,7 +25,7 @@ mkdirSync(join(pkg, "web"), { recursive: true });
 const manifest = JSON.parse(read(join(template, "package.json")));
 writeFileSync(join(pkg, "package.json"), JSON.stringify({ ...manifest, version }, null, 2) + "\n");
 
-for (const file of ["node/index.cjs", "node/index.mjs", "index.d.ts"]) copyFileSync(join(template, file), join(pkg, file));
+for (const file of ["node/index.cjs", "node/index.mjs", "index.d.ts", "cli.js"]) copyFileSync(join(template, file), join(pkg, file));
 // What a browser loads is minified (the sources' comments are for this repository; index.d.ts documents the API).
 const minify = (code) => transformSync(code, { minify: true, format: "esm", target: "es2022" }).code;
 for (const file of ["web/index.js", "pulse_error.js", "client.js", "watch.js", "batch.js"]) writeFileSync(join(pkg, file), minify(read(join(template, file))));

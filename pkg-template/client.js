@@ -45,6 +45,12 @@ export function publicClient({ Core, ready, loaded, PulseError, watch, settleAll
     cancelJob(jobId, options) {
       return this.#call("cancelJob", jobId, options);
     }
+    submitJob(body, options) {
+      return this.#call("submitJob", body, options);
+    }
+    runJob(body, options) {
+      return this.#call("runJob", body, options);
+    }
     waitForJobs(jobIds, options) {
       return settleAll((ids, o) => this.#call("waitForJobs", ids, o), jobIds, options, PulseError);
     }

@@ -7,6 +7,20 @@ export function getJob(jobId: string, options?: RequestOptions): Promise<Job>;
 /** Cancels a pending or processing job (`DELETE /job/{jobId}`). */
 export function cancelJob(jobId: string, options?: RequestOptions): Promise<CancelResult>;
 /**
+ * Submits a job: `POST {baseUrl}{endpoint}` (default "/extract") with
+ * `async: true` added, one attempt like `getJob`. Resolves with the API's
+ * answer: `{ job_id, status }`, or `{ batch_job_id, status, total_files }`
+ * from a batch endpoint.
+ */
+export function submitJob(body: SubmitBody, options?: SubmitOptions): Promise<Submitted>;
+/**
+ * Submits a job, then waits for it as `waitForJob` does (all its options but
+ * `resume`), and resolves with the finished job. `timeoutMs` counts from the
+ * call, the submission included; a rejection after the submission carries
+ * the new job's id as `jobId`.
+ */
+export function runJob(body: SubmitBody, options?: RunOptions): Promise<Job>;
+/**
  * Every state of a job as it comes: the job after each poll. A completed job
  * is the last value (its large result downloaded); a failed, canceled or
  * expired job is yielded, then the iteration throws the `PulseError` that
@@ -55,6 +69,26 @@ export interface WaitState {
   attempt: number;
 }
 
+/**
+ * What a job is made from: a plain object, sent as JSON (`{ file_url }`, say),
+ * or a `FormData`, sent as multipart (a `file` part, for an upload; in Node a
+ * `Blob` from `fs.openAsBlob`). `async` is always sent as true; the caller's
+ * value is not changed.
+ */
+export type SubmitBody = FormData | { file_url?: string; [field: string]: unknown };
+
+export interface SubmitOptions extends RequestOptions {
+  /** The path under baseUrl: "/extract" (default), "/split", "/schema", "/tables", "/batch/extract"... */
+  endpoint?: string;
+}
+
+export interface RunOptions extends Omit<WaitOptions, "resume">, SubmitOptions {}
+
+/** The API's answer to a submission. */
+export type Submitted =
+  | { job_id: string; status: JobStatus | (string & {}); message?: string; [field: string]: unknown }
+  | { batch_job_id: string; status: JobStatus | (string & {}); total_files: number; [field: string]: unknown };
+
 /** Holds options for every call; per-call options override them (headers merge by name). */
 export class PulseClient {
   /** @throws {PulseError} `INVALID_ARGUMENT` at once when an option (caps included) is invalid. */
@@ -62,6 +96,8 @@ export class PulseClient {
   waitForJob(jobId: string, options?: WaitOptions): Promise<Job>;
   getJob(jobId: string, options?: RequestOptions): Promise<Job>;
   cancelJob(jobId: string, options?: RequestOptions): Promise<CancelResult>;
+  submitJob(body: SubmitBody, options?: SubmitOptions): Promise<Submitted>;
+  runJob(body: SubmitBody, options?: RunOptions): Promise<Job>;
   watchJob(jobId: string, options?: WaitOptions): JobWatch;
   /** `waitForJobs` through this client's scheduler (its caps, not the call's). */
   waitForJobs(jobIds: readonly string[], options?: WaitOptions & Pick<WaitForJobsOptions, "onJobSettled">): Promise<PromiseSettledResult<Job>[]>;

@@ -14,10 +14,12 @@ use crate::platform::api::Api;
 use crate::platform::fetch::Http;
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::scheduler::Shared;
+use crate::platform::submit::Body;
 use crate::platform::wait::{self, bounded, Hooks};
 use crate::platform::{now_ms, object, Fault};
 use crate::poll::Resume;
 use crate::scheduler::{Caps, CLIENT_MAX_IN_FLIGHT};
+use crate::submit::endpoint_path;
 use crate::text::cat;
 
 thread_local! {
@@ -47,6 +49,18 @@ pub fn get_job_promise(job_id: JsValue, options: JsValue) -> Promise {
 #[wasm_bindgen(js_name = cancelJob)]
 pub fn cancel_job_promise(job_id: JsValue, options: JsValue) -> Promise {
     Defaults::default().start(Op::Cancel, job_id, options, Watch::default())
+}
+
+/// Submits a job; see `submitJob` in docs/contract.md.
+#[wasm_bindgen(js_name = submitJob)]
+pub fn submit_job_promise(body: JsValue, options: JsValue) -> Promise {
+    Defaults::default().start(Op::Submit, body, options, Watch::default())
+}
+
+/// Submits a job and waits for it; see `runJob` in docs/contract.md.
+#[wasm_bindgen(js_name = runJob)]
+pub fn run_job_promise(body: JsValue, options: JsValue) -> Promise {
+    Defaults::default().start(Op::Run, body, options, Watch::default())
 }
 
 /// The wait behind the top-level `watchJob`, like the other top-level
@@ -174,6 +188,22 @@ impl PulseClient {
             .collect())
     }
 
+    /// `submitJob` with this client's options.
+    #[wasm_bindgen(js_name = submitJob)]
+    pub fn submit_job(&self, body: JsValue, options: JsValue) -> Promise {
+        self.defaults
+            .clone()
+            .start(Op::Submit, body, options, Watch::default())
+    }
+
+    /// `runJob` with this client's options.
+    #[wasm_bindgen(js_name = runJob)]
+    pub fn run_job(&self, body: JsValue, options: JsValue) -> Promise {
+        self.defaults
+            .clone()
+            .start(Op::Run, body, options, Watch::default())
+    }
+
     /// `cancelJob` with this client's options.
     #[wasm_bindgen(js_name = cancelJob)]
     pub fn cancel_job(&self, job_id: JsValue, options: JsValue) -> Promise {
@@ -185,11 +215,14 @@ impl PulseClient {
 
 /// What a call does. Every export goes through one async function, so the
 /// wasm holds one future and one promise adapter instead of six.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Wait,
     Get,
     Cancel,
+    Submit,
+    /// Submit, then wait.
+    Run,
 }
 
 /// What `watchJob` adds to a wait: its listener and its stop signal.
@@ -219,65 +252,118 @@ struct Defaults {
 }
 
 impl Defaults {
-    fn start(self, op: Op, job_id: JsValue, options: JsValue, watch: Watch) -> Promise {
-        future_to_promise(self.run(op, job_id, options, watch))
+    fn start(self, op: Op, subject: JsValue, options: JsValue, watch: Watch) -> Promise {
+        future_to_promise(self.run(op, subject, options, watch))
     }
 
-    /// Reads a call's job id and options, merges them over these defaults, and
-    /// runs `op`; every error, validation included, rejects as a `PulseError`.
+    /// Runs `op` on `subject` (a job id, or a submission's body) with the
+    /// call's options over these defaults; every error, validation included,
+    /// rejects as a `PulseError`.
     async fn run(
         self,
         op: Op,
-        job_id: JsValue,
+        subject: JsValue,
         options: JsValue,
         watch: Watch,
     ) -> Result<JsValue, JsValue> {
-        let job_id = read_job_id(&job_id).map_err(|f| to_js(f, None))?;
-        let scope = match op {
-            Op::Wait => Scope::Wait,
-            Op::Get | Op::Cancel => Scope::Request,
-        };
-        let outcome = async {
-            let mut call = read_options(&options, scope)?;
-            call.hooks.on_job = watch.on_job;
-            let merged = call.options.clone().over(&self.options);
-            let scheduler = self.scheduler.clone();
-            let api = Api::new(
-                Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
-                merged.endpoint()?,
-                merged.request_timeout_ms()?,
-                scheduler.unwrap_or_else(|| Shared::new(Caps::default())),
-            );
-            let signals = [call.signal.as_ref(), watch.stop.as_ref()];
-            match op {
-                Op::Wait => {
-                    let policy = merged.wait_policy()?;
-                    let resume = match &call.resume {
-                        Some(state) => Some(read_resume(state, &job_id)?),
-                        None => None,
-                    };
-                    let hooks = &call.hooks;
-                    wait::wait_for_job(&api, &job_id, policy, hooks, signals, resume).await
-                }
-                Op::Get => {
-                    let request = async { Ok(api.get_job(&job_id).await?.0) };
-                    bounded(Box::pin(request), signals, None).await
-                }
-                Op::Cancel => {
-                    let request = async { api.cancel_job(&job_id).await };
-                    bounded(Box::pin(request), signals, None).await
-                }
+        // The job the call is about, once known: `PulseError.jobId`.
+        let mut job_id = None;
+        let outcome = self
+            .carry_out(op, &subject, &options, watch, &mut job_id)
+            .await;
+        outcome.map_err(|f| to_js(f, job_id.as_deref()))
+    }
+
+    async fn carry_out(
+        &self,
+        op: Op,
+        subject: &JsValue,
+        options: &JsValue,
+        watch: Watch,
+        job_id: &mut Option<String>,
+    ) -> Result<JsValue, Fault> {
+        let started = now_ms();
+        let body = match op {
+            Op::Submit | Op::Run => Some(Body::prepare(subject)?),
+            Op::Wait | Op::Get | Op::Cancel => {
+                *job_id = Some(read_job_id(subject)?);
+                None
             }
         };
-        outcome.await.map_err(|f| to_js(f, Some(&job_id)))
+        let scope = match op {
+            Op::Wait | Op::Run => Scope::Wait,
+            Op::Get | Op::Cancel => Scope::Request,
+            Op::Submit => Scope::Submit,
+        };
+        let mut call = read_options(options, scope)?;
+        call.hooks.on_job = watch.on_job;
+        let merged = call.options.clone().over(&self.options);
+        let api = Api::new(
+            Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
+            merged.endpoint()?,
+            merged.request_timeout_ms()?,
+            self.scheduler
+                .clone()
+                .unwrap_or_else(|| Shared::new(Caps::default())),
+        );
+        let signals = [call.signal.as_ref(), watch.stop.as_ref()];
+        let mut resume = None;
+        if let Some(body) = body {
+            // Every option is checked before anything is sent.
+            let policy = match op {
+                Op::Run => Some(merged.wait_policy()?),
+                _ => None,
+            };
+            if call.resume.is_some() {
+                return Err(Error::invalid_argument(
+                    "options.resume is for waitForJob and watchJob; runJob submits a new job",
+                )
+                .into());
+            }
+            let path = endpoint_path(merged.submit_path.as_deref())?;
+            let mut created = String::new();
+            let submit = async {
+                let (answer, id) = api.submit(path, &body).await?;
+                created = id;
+                Ok(answer)
+            };
+            let answer = bounded(Box::pin(submit), signals, None).await?;
+            if policy.is_none() {
+                return Ok(answer);
+            }
+            *job_id = Some(created);
+            // `timeoutMs` counts from the call, the submission included.
+            resume = Some(Resume {
+                started_at_ms: started,
+                attempt: 0,
+            });
+        }
+        let id = job_id.as_deref().unwrap_or_default();
+        match op {
+            Op::Wait | Op::Run | Op::Submit => {
+                let policy = merged.wait_policy()?;
+                if let Some(state) = &call.resume {
+                    resume = Some(read_resume(state, id)?);
+                }
+                wait::wait_for_job(&api, id, policy, &call.hooks, signals, resume).await
+            }
+            Op::Get => {
+                let request = async { Ok(api.get_job(id).await?.0) };
+                bounded(Box::pin(request), signals, None).await
+            }
+            Op::Cancel => bounded(Box::pin(api.cancel_job(id)), signals, None).await,
+        }
     }
 }
 
 /// Which option names a call reads; others are ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
     Client,
     Request,
+    /// A request's options and `endpoint`.
+    Submit,
+    /// A request's options, the wait's, and `endpoint` (`runJob`).
     Wait,
 }
 
@@ -326,11 +412,14 @@ fn read_options(value: &JsValue, scope: Scope) -> Result<CallOptions, Fault> {
         fetch: r.function("fetch")?,
         ..CallOptions::default()
     };
-    if scope >= Scope::Request {
+    if scope != Scope::Client {
         call.signal = r.signal("signal")?;
         call.options.request_timeout_ms = r.number("requestTimeoutMs")?;
     }
-    if scope >= Scope::Wait {
+    if matches!(scope, Scope::Submit | Scope::Wait) {
+        call.options.submit_path = r.string("endpoint")?;
+    }
+    if scope == Scope::Wait {
         let o = &mut call.options;
         o.initial_delay_ms = r.number("initialDelayMs")?;
         o.max_delay_ms = r.number("maxDelayMs")?;

@@ -9,6 +9,7 @@ pub mod poll;
 pub mod scheduler;
 pub mod server_text;
 pub mod status;
+pub mod submit;
 pub(crate) mod text;
 pub mod url;
 

@@ -48,6 +48,8 @@ pub struct Options {
     pub max_result_bytes: Option<f64>,
     /// `cancelOnAbort`.
     pub cancel_on_abort: Option<bool>,
+    /// `endpoint`: where `submitJob` and `runJob` send the job.
+    pub submit_path: Option<String>,
 }
 
 /// Where API requests go and the headers that ride along (the key included).

@@ -119,6 +119,11 @@ impl BaseUrl {
         cat(&[&self.text, "/job/", &encode_segment(job_id)])
     }
 
+    /// `path` (already checked, e.g. by `submit::endpoint_path`) under the base.
+    pub fn path_url(&self, path: &str) -> String {
+        cat(&[&self.text, path])
+    }
+
     /// The origin credentials may be sent to.
     pub fn origin(&self) -> &Origin {
         &self.origin

@@ -1,6 +1,6 @@
 // The pulse-jobs demo page. Imports the package's browser entry exactly as an
 // app served from the same origin would; no init call is needed.
-import { waitForJob, cancelJob, PulseError } from "/pulse-jobs/web/index.js";
+import { submitJob, waitForJob, cancelJob, PulseError } from "/pulse-jobs/web/index.js";
 
 import { formatBytes, formatInt, formatMs } from "./format.js";
 import { renderJsonTree } from "./json-tree.js";
@@ -10,6 +10,19 @@ import { Timeline } from "./timeline.js";
 const $ = (id) => document.getElementById(id);
 const ui = {
   boot: $("boot"),
+  introBackend: $("intro-backend"),
+  backend: $("backend"),
+  backendName: $("backend-name"),
+  backendText: $("backend-text"),
+  baseDefault: $("base-default"),
+  keyField: $("key-field"),
+  keyNote: $("key-note"),
+  demoHeading: $("demo-h"),
+  scenarioSet: $("scenario-set"),
+  fileUrlField: $("file-url-field"),
+  fileUrl: $("file-url"),
+  demoHelp: $("demo-help"),
+  jobIdHelp: $("job-id-help"),
   baseUrl: $("base-url"),
   useMock: $("use-mock"),
   cspNote: $("csp-note"),
@@ -51,7 +64,27 @@ const ui = {
   jsonTree: $("json-tree"),
 };
 
-const MOCK_BASE = `${location.origin}/api`;
+/**
+ * Which backend this page's server offers: GET /backend.json (a JSON file,
+ * not an inline script, under this page's CSP). The embedded mock when the
+ * server cannot say (an older server, static hosting).
+ */
+async function loadBackend() {
+  const mock = { backend: "mock", baseUrl: "/api" };
+  try {
+    const res = await fetch("/backend.json", { cache: "no-store" });
+    const info = res.ok ? await res.json() : null;
+    if (info && info.backend === "pulse" && typeof info.baseUrl === "string" && info.baseUrl.startsWith("/")) return info;
+  } catch {
+    /* no backend.json: the mock */
+  }
+  return mock;
+}
+
+const backend = await loadBackend();
+/** The real Pulse API through this server's proxy (which holds the key), not the mock. */
+const PROXIED = backend.backend === "pulse";
+const DEFAULT_BASE = new URL(backend.baseUrl, location.origin).href.replace(/\/+$/, "");
 const timeline = new Timeline(ui.timeline);
 
 /** The current run, or null. The API key lives here and in the input only. */
@@ -61,10 +94,40 @@ let aborted = null;
 
 // ---------------------------------------------------------------- connection
 
-ui.baseUrl.value = MOCK_BASE;
+/** Label the backend; with the proxy, trade the mock's scenarios and key field for a file-URL submit. */
+function showBackend() {
+  ui.backend.dataset.backend = backend.backend;
+  if (!PROXIED) return;
+  const upstream = typeof backend.upstream === "string" ? backend.upstream : "the Pulse API";
+  ui.introBackend.textContent = "This page's server forwards its requests to the real Pulse API and adds the key there.";
+  ui.backendName.textContent = "Pulse API";
+  ui.backendText.replaceChildren(
+    `${upstream} through this server's proxy at `, code(backend.baseUrl),
+    ". The server adds the API key; the browser never has it. Large results on the API's own origin are downloaded " +
+      "through the proxy too; a result link on another origin (an S3 presigned URL) is blocked by this page's CSP.",
+  );
+  ui.baseDefault.replaceChildren("the Pulse API through this server's proxy (", code(backend.baseUrl), ")");
+  ui.useMock.textContent = "Use the proxy";
+  ui.keyField.hidden = true;
+  ui.keyNote.hidden = false;
+  ui.demoHeading.textContent = "Submit a document";
+  ui.scenarioSet.hidden = true;
+  ui.fileUrlField.hidden = false;
+  ui.start.textContent = "Submit and wait";
+  ui.demoHelp.replaceChildren("Submits ", code("POST /extract"), " with ", code("{ file_url, async: true }"),
+    " through the proxy, then waits for the job.");
+  ui.jobIdHelp.textContent = "Any job id of the Pulse account whose key this page's server holds.";
+}
+
+function code(text) {
+  return Object.assign(document.createElement("code"), { textContent: text });
+}
+
+showBackend();
+ui.baseUrl.value = DEFAULT_BASE;
 ui.baseUrl.addEventListener("input", checkOrigin);
 ui.useMock.addEventListener("click", () => {
-  ui.baseUrl.value = MOCK_BASE;
+  ui.baseUrl.value = DEFAULT_BASE;
   checkOrigin();
   ui.baseUrl.focus();
 });
@@ -88,8 +151,8 @@ function checkOrigin() {
 }
 
 function connection() {
-  const baseUrl = ui.baseUrl.value.trim() || MOCK_BASE;
-  const apiKey = ui.apiKey.value.trim();
+  const baseUrl = ui.baseUrl.value.trim() || DEFAULT_BASE;
+  const apiKey = PROXIED ? "" : ui.apiKey.value.trim(); // the proxy adds the key
   return { baseUrl, apiKey: apiKey || undefined };
 }
 
@@ -146,8 +209,19 @@ setInterval(() => performance.clearResourceTimings(), 60000);
 
 ui.demoForm.addEventListener("submit", (e) => {
   e.preventDefault();
-  const scenario = new FormData(ui.demoForm).get("scenario");
-  startRun({ scenario });
+  if (!PROXIED) {
+    const scenario = new FormData(ui.demoForm).get("scenario");
+    startRun({ scenario });
+    return;
+  }
+  const fileUrl = ui.fileUrl.value.trim();
+  if (!/^https?:\/\/\S+$/i.test(fileUrl)) {
+    ui.fileUrl.setAttribute("aria-invalid", "true");
+    ui.fileUrl.focus();
+    return;
+  }
+  ui.fileUrl.removeAttribute("aria-invalid");
+  startRun({ fileUrl });
 });
 
 ui.watchForm.addEventListener("submit", (e) => {
@@ -194,7 +268,7 @@ const savedWait = () => {
   }
 };
 
-async function startRun({ scenario, jobId, resume }) {
+async function startRun({ scenario, fileUrl, jobId, resume }) {
   if (run) return;
   if (checkOrigin()) {
     ui.cspNote.classList.add("flash");
@@ -215,11 +289,13 @@ async function startRun({ scenario, jobId, resume }) {
   run.tick = setInterval(updateElapsed, 200);
 
   try {
-    if (scenario) {
-      setState("submitting", `Submitting a “${scenario}” demo job …`);
-      run.jobId = await submitDemoJob(conn, scenario, controller.signal);
+    if (scenario || fileUrl) {
+      setState("submitting", scenario ? `Submitting a “${scenario}” demo job …` : `Submitting ${fileUrl} …`);
+      // The mock picks the demo job's behaviour from `scenario`; the package adds `async: true`.
+      const body = scenario ? { file_url: `https://files.example/${scenario}.pdf`, scenario } : { file_url: fileUrl };
+      run.jobId = (await submitJob(body, { ...conn, signal: controller.signal })).job_id;
       ui.jobId.value = run.jobId;
-      timeline.event("submit", `POST /extract (${scenario}) → job ${run.jobId}`, performance.now() - run.perfStart);
+      timeline.event("submit", `POST /extract (${scenario ?? "file_url"}) → job ${run.jobId}`, performance.now() - run.perfStart);
     }
     ui.factJob.textContent = run.jobId;
     setState("waiting", `Waiting for job ${run.jobId} …`);
@@ -250,44 +326,6 @@ async function startRun({ scenario, jobId, resume }) {
     setBusy(false);
     if (document.activeElement === document.body || document.activeElement === ui.cancel) ui.run.focus();
   }
-}
-
-/** POST /extract with async: true on the mock (demo scenarios only). */
-async function submitDemoJob(conn, scenario, signal) {
-  const headers = { "content-type": "application/json" };
-  if (conn.apiKey) headers["x-api-key"] = conn.apiKey;
-  let res;
-  try {
-    res = await fetch(`${conn.baseUrl.replace(/\/+$/, "")}/extract`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ async: true, scenario }),
-      signal,
-    });
-  } catch (err) {
-    if (signal.aborted) throw pageError("ABORTED", "The submission was aborted.");
-    throw pageError("SUBMIT_FAILED", `POST /extract failed: ${err.message}`);
-  }
-  let body = null;
-  try {
-    body = await res.json();
-  } catch {
-    /* not JSON */
-  }
-  if (!res.ok) {
-    const msg = body && (body.error || body.message || body.detail);
-    throw pageError("SUBMIT_FAILED", `POST /extract answered HTTP ${res.status}${typeof msg === "string" ? `: ${msg}` : ""}`);
-  }
-  if (!body || typeof body.job_id !== "string") throw pageError("SUBMIT_FAILED", "POST /extract did not answer a job_id.");
-  return body.job_id;
-}
-
-/** Errors raised by the page itself (not by the package). */
-function pageError(code, message) {
-  const err = new Error(message);
-  err.code = code;
-  err.fromPage = true;
-  return err;
 }
 
 function onProgress(job, info) {
@@ -433,11 +471,10 @@ function showError(err) {
     if (err.httpStatus != null) extra.push(`HTTP status ${err.httpStatus}`);
     extra.push(err.retryable ? "retryable: the same call may succeed later" : "not retryable");
     if (err.jobId) extra.push(`job ${err.jobId}`);
-  } else if (err && err.fromPage) {
-    extra.push("raised by the demo page, not by pulse-jobs");
   }
   if (lastViolation && code === "NETWORK_ERROR") {
     extra.push(`the browser blocked a request to ${lastViolation} by this page's Content-Security-Policy (connect-src)`);
+    if (PROXIED) extra.push("only links on the Pulse API's own origin go through this server's proxy");
   }
   ui.errorExtra.textContent = extra.join(" · ");
   ui.error.hidden = false;

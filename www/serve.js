@@ -3,12 +3,16 @@
 //   /pulse-jobs/  the built package (pkg/), as an app's server would
 //   /api          the mock Pulse API      (mock/server.js handleApi)
 //   /storage      the mock result storage (mock/server.js handleStorage)
+//   /pulse        with an API key: a proxy to the real Pulse API that adds the
+//                 key on the server (www/proxy.js); without one, 404
+//   /backend.json which of the two the page should use
 // Everything is same-origin because the page's CSP (default-src 'self')
 // forbids fetches to any other origin.
 //
 // Plain Node ESM, no dependencies.
-//   node www/serve.js            PORT (default 8080), host 127.0.0.1
-//   import { startDemo } from "./www/serve.js"; await startDemo({ port: 0 })
+//   node www/serve.js            PORT (default 8080), host 127.0.0.1,
+//                                PULSE_API_KEY (turns the proxy on), PULSE_UPSTREAM
+//   import { startDemo } from "./www/serve.js"; await startDemo({ port: 0, apiKey, upstream })
 
 import { createServer } from "node:http";
 import { createReadStream, existsSync } from "node:fs";
@@ -16,12 +20,17 @@ import { stat } from "node:fs/promises";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
+import { DEFAULT_UPSTREAM, ProxyConfigError, createPulseProxy, localHosts } from "./proxy.js";
+
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
 
 export const WWW_DIR = here;
 export const PKG_DIR = join(root, "pkg");
 export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+const PROXY_PREFIX = "/pulse";
+// Server code is not part of the page: never served as a file.
+const SERVER_ONLY = new Set(["serve.js", "proxy.js"].map((name) => join(here, name)));
 
 const MIME = {
   ".html": "text/html; charset=utf-8",
@@ -49,20 +58,36 @@ export class MissingPackageError extends Error {
 }
 
 /**
- * Start the demo server.
+ * Start the demo server. Settings come from the options only (the command
+ * line reads them from the environment), so tests need no env vars.
  * @param {object} [o]
  * @param {number} [o.port=8080]  0 picks a free port
  * @param {string} [o.host="127.0.0.1"]
  * @param {string} [o.pkgDir]     built package directory (default: ../pkg)
- * @returns {Promise<{url: string, apiBase: string, storageBase: string, mock: object, server: import("node:http").Server, close(): Promise<void>}>}
+ * @param {string} [o.apiKey]     a Pulse API key: serves /pulse/* as a proxy to `upstream` that adds it;
+ *                                without one the page uses the embedded mock and /pulse/* is 404
+ * @param {string} [o.upstream]   the Pulse API base URL (default https://api.runpulse.com)
+ * @param {number} [o.maxBodyBytes] largest POST body the proxy forwards (default 64 MiB)
+ * @param {number} [o.timeoutMs]  the proxy's upstream idle timeout (default 120 s)
+ * @param {(line: string) => void} [o.log] where the proxy reports upstream failures (default console.error)
+ * @returns {Promise<{url: string, apiBase: string, storageBase: string, proxyBase: string | null, backend: object, mock: object, server: import("node:http").Server, close(): Promise<void>}>}
  */
-export async function startDemo({ port = 8080, host = "127.0.0.1", pkgDir = PKG_DIR } = {}) {
+export async function startDemo({
+  port = 8080, host = "127.0.0.1", pkgDir = PKG_DIR,
+  apiKey, upstream = DEFAULT_UPSTREAM, maxBodyBytes, timeoutMs, log,
+} = {}) {
   pkgDir = resolve(pkgDir);
   if (!existsSync(join(pkgDir, "web", "index.js"))) throw new MissingPackageError(pkgDir);
   const { createMock, mountMock } = await import(pathToFileURL(join(root, "mock", "server.js")).href);
+  // Built before listening, so a bad key or upstream stops the start.
+  const proxy = apiKey === undefined || apiKey === null || apiKey === ""
+    ? null
+    : createPulseProxy({ apiKey, upstream, prefix: PROXY_PREFIX, maxBodyBytes, timeoutMs, log });
+  const backend = proxy ? proxy.info : { backend: "mock", baseUrl: "/api" };
 
   let mock = null;
   let routeToMock = null;
+  let allowedHosts = null;
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) send(res, 500, "text/plain; charset=utf-8", "internal error\n");
@@ -85,6 +110,17 @@ export async function startDemo({ port = 8080, host = "127.0.0.1", pkgDir = PKG_
 
     if (routeToMock(req, res)) return;
 
+    if (url.pathname === PROXY_PREFIX || url.pathname.startsWith(`${PROXY_PREFIX}/`)) {
+      res.setHeader("Cache-Control", "no-store");
+      if (proxy) return proxy.handle(req, res, url, allowedHosts);
+      req.resume();
+      return send(res, 404, "application/json; charset=utf-8", JSON.stringify({ error: "No Pulse proxy: start the demo with PULSE_API_KEY set" }));
+    }
+    if (pathname === "/backend.json" && (req.method === "GET" || req.method === "HEAD")) {
+      res.setHeader("Cache-Control", "no-store");
+      return send(res, 200, "application/json; charset=utf-8", JSON.stringify(backend), req.method === "HEAD");
+    }
+
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("Allow", "GET, HEAD");
       return send(res, 405, "text/plain; charset=utf-8", "method not allowed\n");
@@ -105,6 +141,7 @@ export async function startDemo({ port = 8080, host = "127.0.0.1", pkgDir = PKG_
   });
   const addr = server.address();
   const origin = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+  allowedHosts = localHosts(host, addr.port);
   const apiBase = `${origin}/api`;
   const storageBase = `${origin}/storage`;
   mock = createMock({ apiBase, storageBase });
@@ -114,12 +151,15 @@ export async function startDemo({ port = 8080, host = "127.0.0.1", pkgDir = PKG_
     url: `${origin}/`,
     apiBase,
     storageBase,
+    proxyBase: proxy ? `${origin}${PROXY_PREFIX}` : null,
+    backend,
     mock,
     server,
     close() {
       return new Promise((ok) => {
         server.close(() => ok());
         server.closeAllConnections?.();
+        proxy?.close();
       });
     },
   };
@@ -130,7 +170,7 @@ async function serveFile(req, res, base, rel) {
   if (rel.includes("\0")) return send(res, 400, "text/plain; charset=utf-8", "bad path\n");
   const file = resolve(base, "." + rel);
   if (file !== base && !file.startsWith(base + sep)) return send(res, 403, "text/plain; charset=utf-8", "forbidden\n");
-  if (base === here && file === join(here, "serve.js")) return send(res, 404, "text/plain; charset=utf-8", "not found\n");
+  if (SERVER_ONLY.has(file)) return send(res, 404, "text/plain; charset=utf-8", "not found\n");
   let info;
   try {
     info = await stat(file);
@@ -157,9 +197,9 @@ function redirect(res, location) {
   res.end();
 }
 
-function send(res, status, type, body) {
+function send(res, status, type, body, headOnly = false) {
   res.writeHead(status, { "Content-Type": type, "Content-Length": Buffer.byteLength(body) });
-  res.end(body);
+  res.end(headOnly ? undefined : body);
 }
 
 const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
@@ -169,16 +209,28 @@ if (isMain) {
     console.error(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`);
     process.exit(2);
   }
+  // An empty PULSE_API_KEY counts as unset: the mock.
+  const apiKey = process.env.PULSE_API_KEY || undefined;
+  const upstream = process.env.PULSE_UPSTREAM || DEFAULT_UPSTREAM;
   try {
-    const demo = await startDemo({ port });
+    const demo = await startDemo({ port, apiKey, upstream });
     console.log(`pulse-jobs demo: ${demo.url}`);
-    console.log(`  mock API ${demo.apiBase}, mock storage ${demo.storageBase}; Ctrl-C to stop`);
+    if (demo.proxyBase) {
+      // Never the key itself: only that one is set.
+      console.log(`  backend: the Pulse API ${demo.backend.upstream} through ${demo.proxyBase} (key from PULSE_API_KEY, added on the server)`);
+      console.log(`  the mock stays at ${demo.apiBase}; Ctrl-C to stop`);
+    } else {
+      console.log(`  mock API ${demo.apiBase}, mock storage ${demo.storageBase}; Ctrl-C to stop`);
+      console.log("  (set PULSE_API_KEY to use the real Pulse API through a proxy at /pulse)");
+    }
     const stop = () => demo.close().then(() => process.exit(0));
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   } catch (err) {
     if (err instanceof MissingPackageError) {
       console.error(`pkg/ is missing: run make pkg first (looked for ${join(PKG_DIR, "web", "index.js")})`);
+    } else if (err instanceof ProxyConfigError) {
+      console.error(`demo server not started: ${err.message}`);
     } else {
       console.error(`demo server failed to start: ${err.message}`);
     }

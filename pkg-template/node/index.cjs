@@ -20,6 +20,8 @@ module.exports = {
   waitForJob: core.waitForJob,
   getJob: core.getJob,
   cancelJob: core.cancelJob,
+  submitJob: core.submitJob,
+  runJob: core.runJob,
   watchJob: (jobId, options) => watch((onJob, stop) => core.watchJob(jobId, options, onJob, stop)),
   waitForJobs: callLocal(core.PulseClient, PulseError),
   PulseClient: publicClient({ Core: core.PulseClient, ready: Promise.resolve(), loaded: () => true, PulseError, watch, settleAll }),

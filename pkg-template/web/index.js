@@ -37,6 +37,8 @@ const whenReady =
 export const waitForJob = whenReady(core.waitForJob);
 export const getJob = whenReady(core.getJob);
 export const cancelJob = whenReady(core.cancelJob);
+export const submitJob = whenReady(core.submitJob);
+export const runJob = whenReady(core.runJob);
 const watchWait = whenReady(core.watchJob);
 export const watchJob = (jobId, options) => watch((onJob, stop) => watchWait(jobId, options, onJob, stop));
 export const waitForJobs = whenReady(callLocal(core.PulseClient, PulseError));

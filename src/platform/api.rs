@@ -12,6 +12,7 @@ use super::fetch::{
 };
 use super::foreign::resolve_url;
 use super::scheduler::Shared;
+use super::submit::Body;
 use super::{fatal, names, now_ms, object, retry_after_ms, Fault};
 use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::error::Error;
@@ -20,6 +21,7 @@ use crate::poll::{Failure, Polled, ResultAt};
 use crate::scheduler::pause_after;
 use crate::server_text::{clean, ErrorDetail, Issue};
 use crate::status::{is_success, reported, JobStatus};
+use crate::submit::{json_headers as json_headers_of, submitted_job_id};
 use crate::text::{cat, signed_decimal};
 use crate::url::{BaseUrl, ResultUrl};
 
@@ -138,14 +140,8 @@ impl Api {
         }
     }
 
-    async fn call(&self, method: Method, job_id: &str) -> Result<(Reply, Option<f64>), Fault> {
-        let url = self.endpoint.base.job_url(job_id);
-        let req = Request {
-            method,
-            url: &url,
-            headers: Some(&self.headers),
-            redirects: Redirects::Follow,
-        };
+    /// One request to the API, in its turn; a non-2xx answer is a failure.
+    async fn call(&self, req: Request<'_>) -> Result<(Reply, Option<f64>), Fault> {
         let _turn = self.scheduler.turn().await;
         let reply = self
             .http
@@ -168,10 +164,49 @@ impl Api {
         Ok((reply, retry_after))
     }
 
+    /// A request to the API, with the call's headers.
+    fn request<'r>(
+        &'r self,
+        method: Method,
+        url: &'r str,
+        body: Option<&'r JsValue>,
+    ) -> Request<'r> {
+        Request {
+            method,
+            url,
+            headers: Some(&self.headers),
+            redirects: Redirects::Follow,
+            body,
+        }
+    }
+
+    /// `POST {base}{path}` with a prepared body (a JSON string, sent with
+    /// `content-type: application/json`, or a `FormData`): the API's answer,
+    /// and the id of the job it created.
+    pub async fn submit(&self, path: &str, body: &Body) -> Result<(JsValue, String), Fault> {
+        let url = self.endpoint.base.path_url(path);
+        let json_headers;
+        let mut req = self.request(Method::Post, &url, Some(&body.value));
+        if body.json {
+            json_headers = headers_object(&json_headers_of(&self.endpoint.headers));
+            req.headers = Some(&json_headers);
+        }
+        let (reply, _) = self.call(req).await?;
+        let answer = json_object(&reply.body).ok_or_else(|| {
+            fatal(Error::invalid_response(
+                "the API's answer to the submission is not a JSON object",
+            ))
+        })?;
+        let id = |name: &str| field(&answer, &name.into()).as_string();
+        let job_id = submitted_job_id(id("job_id"), id("batch_job_id")).map_err(fatal)?;
+        Ok((answer, job_id))
+    }
+
     /// `GET /job/{id}`: the job as sent (`cancelled` reported as `canceled`)
     /// and what the wait needs to know of it.
     pub async fn get_job(&self, job_id: &str) -> Result<(JsValue, Polled), Fault> {
-        let (reply, retry_after_ms) = self.call(Method::Get, job_id).await?;
+        let url = self.endpoint.base.job_url(job_id);
+        let (reply, retry_after_ms) = self.call(self.request(Method::Get, &url, None)).await?;
         let invalid =
             |what: &str| fatal(Error::invalid_response(cat(&["the API's answer ", what])));
         let job = json_object(&reply.body).ok_or_else(|| invalid("is not a JSON object"))?;
@@ -205,7 +240,8 @@ impl Api {
     /// `DELETE /job/{id}`: the API's `{ job_id, message }`; an empty 2xx
     /// answer (204 No Content) is filled in from what is known.
     pub async fn cancel_job(&self, job_id: &str) -> Result<JsValue, Fault> {
-        let (reply, _) = self.call(Method::Delete, job_id).await?;
+        let url = self.endpoint.base.job_url(job_id);
+        let (reply, _) = self.call(self.request(Method::Delete, &url, None)).await?;
         if reply.body.length() == 0 {
             let message = "cancellation accepted (the API answered without a body)";
             return Ok(object(&[("job_id", job_id.into()), ("message", message.into())]).into());
@@ -290,6 +326,7 @@ impl Api {
             url: &target.url,
             headers: target.same_origin.then_some(&self.headers),
             redirects,
+            body: None,
         };
         super::sleep::with_timeout(self.request_timeout_ms, self.http.send(&req))
             .await

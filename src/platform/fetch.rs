@@ -52,19 +52,21 @@ pub enum Redirects {
     Manual,
 }
 
-/// `GET` or `DELETE`.
+/// `GET`, `DELETE` or `POST`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     /// Read.
     Get,
     /// Cancel.
     Delete,
+    /// Submit.
+    Post,
 }
 
 /// A request: method, URL and the headers that go with it.
 #[derive(Debug)]
 pub struct Request<'a> {
-    /// `GET` or `DELETE`.
+    /// The method.
     pub method: Method,
     /// The absolute URL.
     pub url: &'a str,
@@ -74,6 +76,8 @@ pub struct Request<'a> {
     pub headers: Option<&'a JsValue>,
     /// Whether `fetch` follows redirects (when no headers ride along).
     pub redirects: Redirects,
+    /// A submission's body: a JSON string or a `FormData`.
+    pub body: Option<&'a JsValue>,
 }
 
 /// The headers of every API request of a call, as the JS object `fetch`
@@ -453,10 +457,14 @@ fn request_init(req: &Request<'_>, controller: &AbortController) -> Object {
         let method = match req.method {
             Method::Get => &n.get,
             Method::Delete => &n.delete,
+            Method::Post => &n.post,
         };
         let _ = Reflect::set(&init, &n.method, method);
         if let Some(headers) = req.headers {
             let _ = Reflect::set(&init, &n.headers, headers);
+        }
+        if let Some(body) = req.body {
+            let _ = Reflect::set(&init, &"body".into(), body);
         }
         let _ = Reflect::set(&init, &n.signal, &controller.signal());
         let redirect = if manual { &n.manual } else { &n.follow };

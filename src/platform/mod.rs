@@ -8,6 +8,7 @@ pub mod foreign;
 pub mod names;
 pub mod scheduler;
 pub mod sleep;
+pub mod submit;
 pub mod wait;
 
 use js_sys::{Object, Reflect};

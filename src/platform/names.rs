@@ -23,6 +23,8 @@ pub struct Names {
     pub get: JsValue,
     /// `"DELETE"`.
     pub delete: JsValue,
+    /// `"POST"`.
+    pub post: JsValue,
     /// A job's `status`.
     pub status: JsValue,
     /// A job's `result`.
@@ -45,6 +47,7 @@ thread_local! {
         follow: "follow".into(),
         get: "GET".into(),
         delete: "DELETE".into(),
+        post: "POST".into(),
         status: "status".into(),
         result: "result".into(),
         error: "error".into(),

@@ -726,9 +726,9 @@ describe("POST /extract demo jobs on one origin (mounted under /api and /storage
     const res = await get(`${origin}/api/extract`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ async: true, scenario }),
+      body: JSON.stringify({ file_url: "https://files.example/a.pdf", async: true, scenario }),
     });
-    assert.equal(res.status, 200);
+    assert.equal(res.status, 202);
     const body = await res.json();
     assert.equal(body.status, "pending");
     assert.equal(typeof body.message, "string");
@@ -784,7 +784,7 @@ describe("POST /extract demo jobs on one origin (mounted under /api and /storage
     assert.equal((await get(`${origin}/api/job/${id}`, { method: "DELETE" })).status, 200);
     assert.equal((await at(id, 20_000)).status, "canceled");
     for (const body of ['{"async":true,"scenario":"nope"}', '{"scenario":"quick"}', "not json"]) {
-      const res = await get(`${origin}/api/extract`, { method: "POST", body });
+      const res = await get(`${origin}/api/extract`, { method: "POST", headers: { "content-type": "application/json" }, body });
       assert.equal(res.status, 400, body);
       assert.equal(typeof (await res.json()).error, "string");
     }
@@ -796,6 +796,269 @@ describe("POST /extract demo jobs on one origin (mounted under /api and /storage
     assert.ok(recs.some((r) => r.method === "POST" && r.path === "/extract" && r.jobId?.startsWith("demo-")));
     assert.equal(await (await get(`${origin}/index.html`)).text(), "page");
     assert.equal((await get(`${origin}/api/job/ok-mounted`)).status, 200);
+  });
+});
+
+describe("job submissions: JSON and multipart, the body chooses the scenario (added)", () => {
+  const SINGLE = ["/extract", "/split", "/schema", "/tables"];
+  const PDF = "%PDF-1.4 mock document";
+
+  const submitJson = (path, body, headers = {}) =>
+    get(`${server.apiUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+
+  // entries: [name, value] or [name, Blob, filename]; fetch sets the multipart boundary.
+  function submitForm(path, entries, headers = {}) {
+    const form = new FormData();
+    for (const [name, value, filename] of entries) {
+      if (filename === undefined) form.append(name, value);
+      else form.append(name, value, filename);
+    }
+    return get(`${server.apiUrl}${path}`, { method: "POST", headers, body: form });
+  }
+
+  const pdf = () => new Blob([PDF], { type: "application/pdf" });
+  // The last record of a POST to `path` (refused submissions have no jobId to filter by).
+  const lastPost = (path) => server.mock.requests.findLast((r) => r.method === "POST" && r.path === path);
+
+  async function accepted(res) {
+    assert.equal(res.status, 202);
+    assert.equal(res.headers.get("content-type"), "application/json");
+    assert.equal(res.headers.get("access-control-allow-origin"), "*");
+    return res.json();
+  }
+
+  async function refused(res, status, pattern, message) {
+    assert.equal(res.status, status, message);
+    const body = await res.json();
+    assert.deepEqual(Object.keys(body), ["error"]);
+    assert.match(body.error, pattern);
+    return body.error;
+  }
+
+  it("every endpoint accepts JSON: 202 { job_id, status, message }, and the log keeps the body", async () => {
+    for (const path of SINGLE) {
+      const sent = { file_url: "https://example.com/a.pdf", async: true, scenario: "ok", pages: "1-3", extensions: { x: [1, 2] } };
+      const body = await accepted(await submitJson(path, sent, { "x-api-key": "k-json" }));
+      assert.deepEqual(Object.keys(body).sort(), ["job_id", "message", "status"]);
+      assert.equal(body.status, "pending");
+      assert.match(body.job_id, /^ok-sub-[0-9a-f]{8}$/);
+      assert.equal(body.message, "Mock job submitted (scenario ok)");
+      const [record] = await records(`?job=${body.job_id}`);
+      assert.equal(record.method, "POST");
+      assert.equal(record.path, path);
+      assert.equal(record.status, 202);
+      assert.equal(record.headers["x-api-key"], "k-json");
+      assert.deepEqual(record.body, { kind: "json", async: true, fields: sent });
+      assert.equal((await pollJson(body.job_id)).status, "completed");
+    }
+  });
+
+  it("every endpoint accepts multipart with a file part; the log describes the file, never its bytes", async () => {
+    for (const path of SINGLE) {
+      const res = await submitForm(path, [["file", pdf(), "doc.pdf"], ["async", "true"], ["scenario", "ok"], ["pages", "2"]]);
+      const body = await accepted(res);
+      assert.equal(body.status, "pending");
+      assert.match(body.job_id, /^ok-sub-[0-9a-f]{8}$/);
+      const [record] = await records(`?job=${body.job_id}`);
+      assert.equal(record.path, path);
+      assert.match(record.headers["content-type"], /^multipart\/form-data; boundary=/);
+      assert.deepEqual(record.body, {
+        kind: "multipart",
+        async: true,
+        fields: { file: { filename: "doc.pdf", size: PDF.length, type: "application/pdf" }, async: "true", scenario: "ok", pages: "2" },
+      });
+      assert.ok(!JSON.stringify(record).includes(PDF), "the file's bytes are not in the log");
+    }
+  });
+
+  it("multipart with a file_url field instead of a file", async () => {
+    const body = await accepted(await submitForm("/extract", [["file_url", "https://example.com/b.pdf"], ["async", "true"]]));
+    assert.match(body.job_id, /^demo-quick-/, "no scenario: quick");
+    assert.deepEqual(lastPost("/extract").body, { kind: "multipart", async: true, fields: { file_url: "https://example.com/b.pdf", async: "true" } });
+  });
+
+  it("a table scenario's job behaves like that id, polled to its end", async () => {
+    const body = await accepted(await submitJson("/extract", { file_url: "u", async: true, scenario: "steps_2" }));
+    assert.match(body.job_id, /^steps_2-sub-[0-9a-f]{8}$/);
+    assert.deepEqual(await statuses(body.job_id, 4), ["pending", "processing", "completed", "completed"]);
+    assert.equal((await pollJson(body.job_id)).job_id, body.job_id);
+
+    // An id with its own nonce keeps it; the suffix goes after it.
+    const flaky = await accepted(await submitJson("/split", { file_url: "u", async: true, scenario: "flaky_1-mine" }));
+    assert.match(flaky.job_id, /^flaky_1-mine-sub-[0-9a-f]{8}$/);
+    assert.equal((await poll(flaky.job_id)).status, 500);
+    assert.equal((await pollJson(flaky.job_id)).status, "completed");
+
+    // Downloads follow the created id too.
+    const large = await accepted(await submitJson("/tables", { file_url: "u", async: true, scenario: "large_3000" }));
+    const done = await pollJson(large.job_id);
+    assert.equal(done.result.url, `${server.storageUrl}/result/${large.job_id}?token=1`);
+    assert.equal((await (await get(done.result.url)).arrayBuffer()).byteLength, 3000);
+  });
+
+  it("two submissions of one scenario get independent jobs (own poll counters)", async () => {
+    const submit = async () => (await accepted(await submitJson("/extract", { file_url: "u", async: true, scenario: "steps_1" }))).job_id;
+    const [first, second] = [await submit(), await submit()];
+    assert.notEqual(first, second);
+    assert.deepEqual(await statuses(first, 2), ["pending", "completed"]);
+    assert.deepEqual(await statuses(second, 2), ["pending", "completed"]);
+  });
+
+  it("demo names are time-driven demo jobs; the table's slow/large/flaky need a parameter or a nonce", async () => {
+    for (const name of ["quick", "slow", "large", "failing", "flaky"]) {
+      const body = await accepted(await submitJson("/schema", { file_url: "u", async: true, scenario: name }));
+      assert.match(body.job_id, new RegExp(`^demo-${name}-[0-9a-f]{8}$`));
+      assert.equal((await pollJson(body.job_id)).status, "pending");
+    }
+    const table = await accepted(await submitJson("/schema", { file_url: "u", async: true, scenario: "slow_20" }));
+    assert.match(table.job_id, /^slow_20-sub-/);
+  });
+
+  it("the job's created_at is the submission time", async () => {
+    const body = await accepted(await submitJson("/extract", { file_url: "u", async: true, scenario: "steps_3" }));
+    const submittedAt = lastPost("/extract").at;
+    await sleep(30);
+    const job = await pollJson(body.job_id);
+    assert.ok(Math.abs(Date.parse(job.created_at) - submittedAt) < 20, `${job.created_at} vs ${new Date(submittedAt).toISOString()}`);
+    assert.ok(Date.parse(job.updated_at) > Date.parse(job.created_at));
+  });
+
+  it("batch: 202 { batch_job_id, status, total_files }, polled on /job/{batch_job_id}", async () => {
+    let res = await submitJson("/batch/extract", { file_url: "u", async: true, scenario: "steps_1" });
+    let body = await accepted(res);
+    assert.deepEqual(Object.keys(body).sort(), ["batch_job_id", "status", "total_files"]);
+    assert.equal(body.status, "pending");
+    assert.equal(body.total_files, 1);
+    assert.match(body.batch_job_id, /^steps_1-sub-[0-9a-f]{8}$/);
+    assert.deepEqual(await statuses(body.batch_job_id, 2), ["pending", "completed"]);
+    assert.equal(lastPost("/batch/extract").jobId, body.batch_job_id);
+
+    res = await submitForm("/batch/split", [
+      ["async", "true"], ["scenario", "ok"],
+      ["file", pdf(), "one.pdf"], ["file", new Blob(["xy"]), "two.bin"], ["file_url", "https://example.com/c.pdf"],
+    ]);
+    body = await accepted(res);
+    assert.equal(body.total_files, 3);
+    assert.deepEqual(lastPost("/batch/split").body.fields, {
+      async: "true",
+      scenario: "ok",
+      file: [{ filename: "one.pdf", size: PDF.length, type: "application/pdf" }, { filename: "two.bin", size: 2, type: "application/octet-stream" }],
+      file_url: "https://example.com/c.pdf",
+    });
+    assert.equal((await pollJson(body.batch_job_id)).status, "completed");
+    assert.equal((await submitJson("/batch/", { file_url: "u", async: true })).status, 404);
+  });
+
+  it("asynchronous only: async missing, false, or not exactly true / \"true\" answers 400", async () => {
+    for (const sent of [{ file_url: "u" }, { file_url: "u", async: false }, { file_url: "u", async: "true" }, { file_url: "u", async: 1 }]) {
+      await refused(await submitJson("/extract", sent), 400, /only accepts asynchronous submissions/);
+      assert.deepEqual(lastPost("/extract").body, { kind: "json", async: false, fields: sent }, "a refused body is recorded too");
+      assert.equal(lastPost("/extract").jobId, null);
+    }
+    for (const entries of [[], [["async", "false"]], [["async", "yes"]]]) {
+      await refused(await submitForm("/split", [["file", pdf(), "a.pdf"], ...entries]), 400, /only accepts asynchronous submissions/);
+    }
+    assert.equal(lastPost("/split").body.async, false);
+  });
+
+  it("a submission needs file_url (a string) or a file part: 400", async () => {
+    for (const sent of [{ async: true }, { async: true, file_url: 123 }, { async: true, file_url: "" }]) {
+      await refused(await submitJson("/extract", sent), 400, /file or file_url must be provided/);
+    }
+    await refused(await submitForm("/extract", [["async", "true"]]), 400, /file or file_url must be provided/);
+    // A `file` field that is plain text (no filename) is not an upload.
+    await refused(await submitForm("/extract", [["async", "true"], ["file", "not a file"]]), 400, /file or file_url/);
+    await refused(await submitForm("/batch/extract", [["async", "true"]]), 400, /file or file_url/);
+  });
+
+  it("an unknown scenario answers 400 saying how to name one", async () => {
+    for (const scenario of ["nope", "status", "steps_x", "demo-quick-1234abcd", "", 7]) {
+      const error = await refused(await submitJson("/extract", { file_url: "u", async: true, scenario }), 400, /^Unknown scenario/);
+      assert.match(error, /quick, slow, large, failing, flaky/);
+      assert.match(error, /scenario table/);
+    }
+    await refused(await submitForm("/tables", [["file_url", "u"], ["async", "true"], ["scenario", "nope"]]), 400, /^Unknown scenario "nope"/);
+  });
+
+  it("bodies that cannot be read: bad JSON 400, wrong content type 415, too large 413", async () => {
+    await refused(await submitJson("/extract", "{not json"), 400, /not valid JSON/);
+    await refused(await submitJson("/extract", "[1]"), 400, /JSON object/);
+    assert.equal(lastPost("/extract").body, null);
+    const text = await get(`${server.apiUrl}/extract`, { method: "POST", body: JSON.stringify({ async: true, file_url: "u" }) });
+    await refused(text, 415, /text\/plain.*application\/json or multipart\/form-data/);
+    const none = await get(`${server.apiUrl}/schema`, { method: "POST" });
+    await refused(none, 415, /\(none\)/);
+    const noBoundary = await get(`${server.apiUrl}/extract`, { method: "POST", headers: { "content-type": "multipart/form-data" }, body: "x" });
+    await refused(noBoundary, 400, /multipart\/form-data body could not be parsed/);
+
+    const bigJson = JSON.stringify({ async: true, file_url: "u", pad: "x".repeat(1024 * 1024) });
+    await refused(await submitJson("/extract", bigJson), 413, /1 MB for application\/json/);
+    const bigFile = new Blob([new Uint8Array(16 * 1024 * 1024 + 1)]);
+    await refused(await submitForm("/extract", [["async", "true"], ["file", bigFile, "big.pdf"]]), 413, /16 MB for multipart\/form-data/);
+    assert.equal(lastPost("/extract").status, 413);
+    // Below the limit a large upload goes through.
+    const fine = await submitForm("/extract", [["async", "true"], ["file", new Blob([new Uint8Array(3 * 1024 * 1024)]), "ok.pdf"], ["scenario", "ok"]]);
+    assert.equal((await accepted(fine)).status, "pending");
+    assert.equal(lastPost("/extract").body.fields.file.size, 3 * 1024 * 1024);
+  });
+
+  it("only POST; an x-api-key of `wrong` gets 401 before the body is read", async () => {
+    const res = await get(`${server.apiUrl}/split`);
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get("allow"), "POST");
+    await refused(await submitForm("/batch/tables", [["async", "true"], ["file", pdf(), "a.pdf"]], { "x-api-key": "wrong" }), 401, /Invalid API key/);
+    assert.equal(lastPost("/batch/tables").body, null);
+  });
+
+  it("every submission needs a file or a file_url, a demo scenario's too", async () => {
+    assert.match((await accepted(await submitJson("/split", { file_url: "u", async: true, scenario: "failing" }))).job_id, /^demo-failing-/);
+    await refused(await submitJson("/extract", { async: true, scenario: "quick" }), 400, /file or file_url/);
+    await refused(await submitJson("/batch/extract", { async: true, scenario: "quick" }), 400, /file or file_url/);
+    await refused(await submitJson("/extract", { async: true }), 400, /file or file_url/, "no scenario named");
+    await refused(await submitJson("/extract", { async: true, scenario: "quick", file_url: null }), 400, /file or file_url/);
+    await refused(await submitForm("/extract", [["async", "true"], ["scenario", "quick"]]), 400, /file or file_url/);
+  });
+
+  it("the standalone mock never prints a key it was sent", async () => {
+    const KEY = "sk-never-printed-5150";
+    const child = spawn(process.execPath, [SERVER_JS], { env: { ...process.env, API_PORT: "0", STORAGE_PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    try {
+      await eventually(() => (output.match(/http:\/\/\S+/g) ?? []).length >= 2, 5000);
+      const [apiUrl] = output.match(/http:\/\/\S+/g);
+      const headers = { "x-api-key": KEY };
+      const sent = await get(`${apiUrl}/extract`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: `{"async":true,"file_url":"${KEY}","scenario":"failedecho"}` });
+      const { job_id: id } = await sent.json();
+      assert.equal((await (await get(`${apiUrl}/job/${id}`, { headers })).json()).error, `could not parse; key was ${KEY}`);
+      await get(`${apiUrl}/batch/x`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: "{bad" });
+      await get(`${apiUrl}/extract`, { method: "POST", headers: { ...headers, "content-type": "text/plain" }, body: KEY });
+      assert.ok((await (await get(`${apiUrl}/__mock/requests`)).text()).includes(KEY), "the log keeps it (the tests read it there)");
+    } finally {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+    }
+    assert.equal(output.trim().split("\n").length, 2, output);
+    assert.ok(!output.includes(KEY), output);
+  });
+
+  it("browsers on another origin pass the preflight of a JSON or multipart submission", async () => {
+    for (const path of ["/extract", "/batch/extract"]) {
+      const res = await get(`${server.apiUrl}${path}`, {
+        method: "OPTIONS",
+        headers: { origin: "http://page.test", "access-control-request-method": "POST", "access-control-request-headers": "content-type,x-api-key" },
+      });
+      assert.equal(res.status, 204);
+      assert.equal(res.headers.get("access-control-allow-origin"), "*");
+      assert.match(res.headers.get("access-control-allow-methods"), /POST/);
+      assert.equal(res.headers.get("access-control-allow-headers"), "content-type,x-api-key");
+    }
   });
 });
 

@@ -1,0 +1,141 @@
+//! Submitting a job (`submitJob`, `runJob`): where a submission may go, the
+//! headers of a JSON body, and which field of the API's answer names the job
+//! to wait for. The body itself is a JS value, prepared in the effects layer.
+
+use crate::error::Error;
+use crate::options::validate_job_id;
+
+/// Where a submission goes when `options.endpoint` is not given.
+pub const DEFAULT_ENDPOINT: &str = "/extract";
+
+/// The longest `endpoint` accepted; Pulse's are a few words.
+const MAX_ENDPOINT_LEN: usize = 200;
+
+/// `options.endpoint`, checked: a path under `baseUrl` such as `/extract`,
+/// `/split` or `/batch/extract`. Only plain segments are allowed, so the key
+/// can go nowhere but the API (no other origin, no `..`, no query).
+///
+/// # Errors
+/// `INVALID_ARGUMENT` for anything else.
+pub fn endpoint_path(endpoint: Option<&str>) -> Result<&str, Error> {
+    let path = endpoint.unwrap_or(DEFAULT_ENDPOINT);
+    let plain_segment = |s: &str| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    };
+    let valid = path.len() <= MAX_ENDPOINT_LEN
+        && path
+            .strip_prefix('/')
+            .is_some_and(|rest| rest.split('/').all(plain_segment));
+    match valid {
+        true => Ok(path),
+        false => Err(Error::invalid_argument(
+            "options.endpoint must be a path under baseUrl such as \"/extract\" or \"/batch/extract\" (letters, digits, -._~ and /)",
+        )),
+    }
+}
+
+/// The headers of a JSON submission: the call's, with
+/// `content-type: application/json` unless the caller set a content type.
+pub fn json_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    let mut all = headers.to_vec();
+    if !all
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        all.push(("content-type".into(), "application/json".into()));
+    }
+    all
+}
+
+/// The job a submission created: the answer's `job_id`, or a batch's
+/// `batch_job_id` (which is polled like a job).
+///
+/// # Errors
+/// `INVALID_RESPONSE` when neither is a usable job id.
+pub fn submitted_job_id(
+    job_id: Option<String>,
+    batch_job_id: Option<String>,
+) -> Result<String, Error> {
+    job_id
+        .into_iter()
+        .chain(batch_job_id)
+        .find(|id| validate_job_id(id).is_ok())
+        .ok_or_else(|| {
+            Error::invalid_response(
+                "the API's answer to the submission has no job_id or batch_job_id",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn endpoints_are_plain_paths_under_the_base() {
+        assert_eq!(endpoint_path(None), Ok("/extract"));
+        for ok in [
+            "/split",
+            "/schema",
+            "/tables",
+            "/batch/extract",
+            "/v2/extract-async",
+        ] {
+            assert_eq!(endpoint_path(Some(ok)), Ok(ok));
+        }
+        let long = "/".to_string() + &"a".repeat(200);
+        for bad in [
+            "",
+            "extract",
+            "/",
+            "//evil.example/x",
+            "/a//b",
+            "/../job",
+            "/a/./b",
+            "/extract?x=1",
+            "/extract#f",
+            "https://evil.example/extract",
+            "/a b",
+            "/a\\b",
+            "/é",
+            &long,
+        ] {
+            let error = endpoint_path(Some(bad)).unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidArgument, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn json_bodies_say_so_unless_the_caller_chose_a_type() {
+        let key = ("x-api-key".to_string(), "k".to_string());
+        assert_eq!(
+            json_headers(std::slice::from_ref(&key)),
+            vec![
+                key.clone(),
+                ("content-type".into(), "application/json".into())
+            ]
+        );
+        let own = (
+            "Content-Type".to_string(),
+            "application/vnd.x+json".to_string(),
+        );
+        assert_eq!(json_headers(std::slice::from_ref(&own)), vec![own]);
+    }
+
+    #[test]
+    fn the_answer_names_a_job_or_a_batch() {
+        let id = |s: &str| Some(s.to_string());
+        assert_eq!(submitted_job_id(id("j1"), None), Ok("j1".into()));
+        assert_eq!(submitted_job_id(None, id("b1")), Ok("b1".into()));
+        assert_eq!(submitted_job_id(id(""), id("b1")), Ok("b1".into()));
+        for (job, batch) in [(None, None), (id(""), None), (id(".."), id(""))] {
+            let error = submitted_job_id(job, batch).unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidResponse);
+        }
+    }
+}
