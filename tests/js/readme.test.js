@@ -82,3 +82,15 @@ test("README: wait-for-jobs", async () => {
   assert.deepEqual(lines.slice(0, 3).sort(), [`${id} fulfilled`, `${id}-2 fulfilled`, `${id.replace(/^[a-z_0-9]+-/, "failed-")} rejected`].sort());
   assert.deepEqual(lines.slice(3), ["2 of 3 completed", "session: {}"]);
 });
+
+test("README: run-job", async () => {
+  const { lines } = await runExample("run-job", "ok");
+  const done = lines.at(-2).split(" ");
+  assert.equal(done[0], "completed");
+  assert.ok(Number(done[1]) > 0, `markdown length: ${done[1]}`);
+  const polls = lines.slice(0, -2);
+  assert.ok(polls.length >= 1 && polls.at(-1).endsWith(" completed"), polls.join(" | "));
+  const submitted = m.mock.requests.filter((r) => r.method === "POST" && r.body?.fields?.file_url === "https://example.com/invoice.pdf");
+  assert.equal(submitted.length, 1);
+  assert.equal(submitted[0].headers["x-api-key"], "readme-key");
+});
