@@ -94,3 +94,14 @@ test("README: run-job", async () => {
   assert.equal(submitted.length, 1);
   assert.equal(submitted[0].headers["x-api-key"], "readme-key");
 });
+
+test("README: submit-job", async () => {
+  const { lines } = await runExample("submit-job", "ok");
+  const [jobId, status] = lines.at(-2).split(" ");
+  assert.equal(status, "completed");
+  const sent = m.mock.requests.find((r) => r.method === "POST" && r.jobId === jobId);
+  assert.equal(sent.body.kind, "multipart");
+  assert.equal(sent.body.fields.async, "true");
+  assert.equal(sent.body.fields.file.filename, "document.pdf");
+  assert.ok(sent.body.fields.file.size > 0);
+});
