@@ -96,11 +96,10 @@ const cases = {
   async abortFlight() {
     return { us: await abortMedianUs("hang", base, (fire) => setTimeout(fire, 30)) };
   },
-  // 6. 5,000 waits sleeping between polls (each polled once, next poll in
-  // 60 s): memory per waiting job, after a garbage collection. (10,000 at
-  // once open more sockets than the mock process may have.)
+  // 6. 10,000 waits sleeping between polls (each polled once, next poll in
+  // 60 s): memory per waiting job, after a garbage collection.
   async waiting() {
-    const n = 5_000;
+    const n = 10_000;
     const controller = new AbortController();
     let polled = 0;
     let allPolled;

@@ -32,10 +32,11 @@ const lines = [
   { case: "polls", metrics: { cpuUsPerPoll: "4. CPU per poll, 2,000 polls (µs)" } },
   { case: "abortSleep", metrics: { us: "5a. abort → rejection, sleeping (µs)" } },
   { case: "abortFlight", metrics: { us: "5b. abort → rejection, poll in flight (µs)" } },
-  { case: "waiting", metrics: { kbPerWait: "6. 5,000 sleeping waits: memory per wait (KB)" } },
+  { case: "waiting", metrics: { kbPerWait: "6. 10,000 sleeping waits: memory per wait (KB)" } },
 ].filter((line) => !only || only.includes(line.case));
 
-function run(args, { env, onLine } = {}) {
+/** Runs `node args`; a measurement is killed after `limitMs`, the mock (no limit) runs to the end. */
+function run(args, { env, onLine, limitMs } = {}) {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
@@ -45,7 +46,7 @@ function run(args, { env, onLine } = {}) {
   });
   child.stderr.on("data", (chunk) => (err += chunk));
   const done = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 180_000);
+    const timer = limitMs && setTimeout(() => child.kill("SIGKILL"), limitMs);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);
@@ -77,7 +78,7 @@ async function measure(impl, name) {
   for (let attempt = 1; ; attempt += 1) {
     await fetch(`${apiUrl}/__mock/reset`, { method: "POST" }).then((res) => res.arrayBuffer()); // empties the request log
     try {
-      const out = await run(["--expose-gc", "bench/child.js", impl, name], { env: { PULSE_BENCH_API: apiUrl } }).done;
+      const out = await run(["--expose-gc", "bench/child.js", impl, name], { env: { PULSE_BENCH_API: apiUrl }, limitMs: 180_000 }).done;
       return JSON.parse(out.trim().split("\n").pop());
     } catch (error) {
       if (attempt === 3) throw error;
