@@ -93,12 +93,10 @@ pub struct Polled {
 pub enum Observation {
     /// A poll answered with a job.
     Polled(Polled),
-    /// A poll failed.
-    PollFailed(Failure),
     /// The result download finished.
     Downloaded,
-    /// The result download failed.
-    DownloadFailed(Failure),
+    /// The request (the waiter knows which it sent) failed.
+    Failed(Failure),
 }
 
 /// A request of the wait's.
@@ -162,6 +160,8 @@ pub struct Waiter {
     polls: u32,
     poll_failures: u32,
     download_failures: u32,
+    /// The request in flight is the download (else a poll).
+    downloading: bool,
     /// The result URL tried last.
     last_url: Option<ResultUrl>,
     /// The status that sent the wait back for a fresh URL, once that re-poll is spent.
@@ -234,6 +234,7 @@ impl Waiter {
             polls: resume.map_or(0, |r| r.attempt),
             poll_failures: 0,
             download_failures: 0,
+            downloading: false,
             last_url: None,
             expired_with: None,
         }
@@ -264,7 +265,8 @@ impl Waiter {
         if self.deadline_ms.is_some_and(|deadline| now_ms >= deadline) {
             return Err(self.timeout_error());
         }
-        if *request == Request::Poll {
+        self.downloading = matches!(request, Request::Download(_));
+        if !self.downloading {
             self.polls += 1;
         }
         Ok(self.polls)
@@ -295,13 +297,11 @@ impl Waiter {
     fn step_after(&mut self, observation: Observation, now_ms: f64, unit_random: f64) -> Step {
         match observation {
             Observation::Polled(polled) => self.after_poll(polled, now_ms, unit_random),
-            Observation::PollFailed(failure) => {
-                self.after_poll_failure(failure, now_ms, unit_random)
-            }
             Observation::Downloaded => Step::Done,
-            Observation::DownloadFailed(failure) => {
+            Observation::Failed(failure) if self.downloading => {
                 self.after_download_failure(failure, now_ms, unit_random)
             }
+            Observation::Failed(failure) => self.after_poll_failure(failure, now_ms, unit_random),
         }
     }
 
@@ -521,9 +521,19 @@ mod tests {
     }
 
     impl Waiter {
-        /// The step alone, for tests that do not look at the progress.
+        /// The step alone, for tests that do not look at the progress. A
+        /// download step is sent at once, as the effects layer would (polls
+        /// are sent by the tests themselves, with `sent_poll`).
         fn decide(&mut self, observation: Observation, now_ms: f64, unit_random: f64) -> Step {
-            self.next(observation, now_ms, unit_random).step
+            let step = self.next(observation, now_ms, unit_random).step;
+            if let Step::Send {
+                request: request @ Request::Download(_),
+                ..
+            } = &step
+            {
+                self.send(request, now_ms).unwrap();
+            }
+            step
         }
 
         fn sent_poll(&mut self) -> u32 {
@@ -610,7 +620,7 @@ mod tests {
     #[test]
     fn progress_follows_each_poll_that_answered_with_a_job_and_nothing_else() {
         let mut w = waiter(POLICY);
-        let failed = w.next(Observation::PollFailed(http(502, None)), 0.0, 0.0);
+        let failed = w.next(Observation::Failed(http(502, None)), 0.0, 0.0);
         assert_eq!(failed.progress, None);
         w.sent_poll();
         let completed = w.next(pointer("https://s3.example/r"), 50.0, 0.0).progress;
@@ -625,6 +635,21 @@ mod tests {
         let job_failed = waiter(POLICY).next(polled("failed"), 0.0, 0.0);
         assert!(matches!(job_failed.step, Step::Fail(_)));
         assert_eq!(job_failed.progress.unwrap().next_delay_ms, None);
+    }
+
+    #[test]
+    fn a_failure_is_judged_by_the_request_that_was_sent() {
+        let gone = || Observation::Failed(http(410, None));
+        assert_eq!(
+            code(waiter(POLICY).decide(gone(), 0.0, 0.0)),
+            ErrorCode::HttpError
+        );
+        let mut w = waiter(POLICY);
+        w.decide(pointer("https://s3.example/r"), 0.0, 0.0);
+        assert_eq!(
+            code(w.decide(gone(), 0.0, 0.0)),
+            ErrorCode::ResultDownloadFailed
+        );
     }
 
     #[test]
@@ -676,9 +701,9 @@ mod tests {
             retry_after_ms: Some(5000.0),
         });
         assert_eq!(w.decide(obs, 0.0, 0.0), poll_at(5000.0));
-        let step = w.decide(Observation::PollFailed(http(429, Some(3000.0))), 0.0, 0.0);
+        let step = w.decide(Observation::Failed(http(429, Some(3000.0))), 0.0, 0.0);
         assert_eq!(step, poll_at(3000.0));
-        let small = w.decide(Observation::PollFailed(http(503, Some(1.0))), 0.0, 0.0);
+        let small = w.decide(Observation::Failed(http(503, Some(1.0))), 0.0, 0.0);
         assert_eq!(small, poll_at(100.0));
     }
 
@@ -697,7 +722,7 @@ mod tests {
             timeout_ms: Some(1000.0),
             ..POLICY
         });
-        let obs = Observation::PollFailed(http(429, Some(2000.0)));
+        let obs = Observation::Failed(http(429, Some(2000.0)));
         assert_eq!(code(w.decide(obs, 0.0, 0.0)), ErrorCode::Timeout);
         let mut unlimited = waiter(WaitPolicy {
             timeout_ms: None,
@@ -729,13 +754,13 @@ mod tests {
         let mut w = waiter(POLICY);
         for _ in 0..2 {
             assert!(is_poll(&w.decide(
-                Observation::PollFailed(http(502, None)),
+                Observation::Failed(http(502, None)),
                 0.0,
                 0.0
             )));
             w.sent_poll();
         }
-        match w.decide(Observation::PollFailed(http(502, None)), 0.0, 0.0) {
+        match w.decide(Observation::Failed(http(502, None)), 0.0, 0.0) {
             Step::Fail(e) => {
                 assert_eq!(
                     (e.code, e.http_status, e.retryable),
@@ -751,24 +776,16 @@ mod tests {
         let mut w = waiter(POLICY);
         for _ in 0..3 {
             w.decide(
-                Observation::PollFailed(Failure::Network("reset".into())),
+                Observation::Failed(Failure::Network("reset".into())),
                 0.0,
                 0.0,
             );
-            w.decide(Observation::PollFailed(Failure::TimedOut(10.0)), 0.0, 0.0);
+            w.decide(Observation::Failed(Failure::TimedOut(10.0)), 0.0, 0.0);
             assert!(is_poll(&w.decide(polled("pending"), 0.0, 0.0)));
         }
-        w.decide(
-            Observation::PollFailed(Failure::Network("a".into())),
-            0.0,
-            0.0,
-        );
-        w.decide(
-            Observation::PollFailed(Failure::Network("b".into())),
-            0.0,
-            0.0,
-        );
-        match w.decide(Observation::PollFailed(Failure::TimedOut(10.0)), 0.0, 0.0) {
+        w.decide(Observation::Failed(Failure::Network("a".into())), 0.0, 0.0);
+        w.decide(Observation::Failed(Failure::Network("b".into())), 0.0, 0.0);
+        match w.decide(Observation::Failed(Failure::TimedOut(10.0)), 0.0, 0.0) {
             Step::Fail(e) => assert_eq!((e.code, e.retryable), (ErrorCode::NetworkError, true)),
             other => panic!("{other:?}"),
         }
@@ -781,7 +798,7 @@ mod tests {
             ..POLICY
         });
         assert_eq!(
-            code(w.decide(Observation::PollFailed(http(500, None)), 0.0, 0.0)),
+            code(w.decide(Observation::Failed(http(500, None)), 0.0, 0.0)),
             ErrorCode::HttpError
         );
     }
@@ -789,7 +806,7 @@ mod tests {
     #[test]
     fn other_statuses_fail_at_once() {
         for status in [400, 401, 403, 404, 501] {
-            match waiter(POLICY).decide(Observation::PollFailed(http(status, None)), 0.0, 0.0) {
+            match waiter(POLICY).decide(Observation::Failed(http(status, None)), 0.0, 0.0) {
                 Step::Fail(e) => {
                     assert_eq!(
                         (e.code, e.http_status, e.retryable),
@@ -801,7 +818,7 @@ mod tests {
         }
         let fatal = Failure::Fatal(Error::invalid_response("not JSON"));
         assert_eq!(
-            code(waiter(POLICY).decide(Observation::PollFailed(fatal), 0.0, 0.0)),
+            code(waiter(POLICY).decide(Observation::Failed(fatal), 0.0, 0.0)),
             ErrorCode::InvalidResponse
         );
     }
@@ -850,14 +867,14 @@ mod tests {
     fn an_expired_url_is_refreshed_once() {
         let mut w = waiter(POLICY);
         w.decide(pointer("https://s3.example/r?t=1"), 0.0, 0.0);
-        let expired = Observation::DownloadFailed(http(403, None));
+        let expired = Observation::Failed(http(403, None));
         assert_eq!(w.decide(expired.clone(), 0.0, 0.0), poll_at(0.0));
         w.sent_poll();
         assert_eq!(
             w.decide(pointer("https://s3.example/r?t=2"), 0.0, 0.0),
             download_at("https://s3.example/r?t=2", false, 0.0)
         );
-        match w.decide(Observation::DownloadFailed(http(404, None)), 0.0, 0.0) {
+        match w.decide(Observation::Failed(http(404, None)), 0.0, 0.0) {
             Step::Fail(e) => assert_eq!(
                 (e.code, e.http_status),
                 (ErrorCode::ResultDownloadFailed, Some(404))
@@ -874,7 +891,7 @@ mod tests {
             0.0,
             0.0,
         );
-        match w.decide(Observation::DownloadFailed(http(410, None)), 0.0, 0.0) {
+        match w.decide(Observation::Failed(http(410, None)), 0.0, 0.0) {
             Step::Fail(e) => {
                 assert_eq!(
                     (e.code, e.http_status, e.retryable),
@@ -890,7 +907,7 @@ mod tests {
     fn a_refresh_without_a_new_url_fails() {
         let mut w = waiter(POLICY);
         w.decide(pointer("https://s3.example/r?t=1"), 0.0, 0.0);
-        w.decide(Observation::DownloadFailed(http(404, None)), 0.0, 0.0);
+        w.decide(Observation::Failed(http(404, None)), 0.0, 0.0);
         assert_eq!(
             code(w.decide(pointer("https://s3.example/r?t=1"), 0.0, 0.0)),
             ErrorCode::ResultDownloadFailed
@@ -901,29 +918,17 @@ mod tests {
     fn download_retries_have_their_own_count_and_backoff() {
         let mut w = waiter(POLICY);
         for _ in 0..3 {
-            w.decide(Observation::PollFailed(http(503, None)), 0.0, 0.0);
+            w.decide(Observation::Failed(http(503, None)), 0.0, 0.0);
             w.sent_poll();
             w.decide(polled("processing"), 0.0, 0.0);
             w.sent_poll();
         }
         w.decide(pointer("https://s3.example/r"), 0.0, 0.0);
-        let first = w.decide(
-            Observation::DownloadFailed(http(500, Some(9000.0))),
-            0.0,
-            0.0,
-        );
+        let first = w.decide(Observation::Failed(http(500, Some(9000.0))), 0.0, 0.0);
         assert_eq!(first, download_at("https://s3.example/r", false, 100.0));
-        let second = w.decide(
-            Observation::DownloadFailed(http(429, Some(3000.0))),
-            0.0,
-            0.0,
-        );
+        let second = w.decide(Observation::Failed(http(429, Some(3000.0))), 0.0, 0.0);
         assert_eq!(second, download_at("https://s3.example/r", false, 3000.0));
-        match w.decide(
-            Observation::DownloadFailed(Failure::TimedOut(5.0)),
-            0.0,
-            0.0,
-        ) {
+        match w.decide(Observation::Failed(Failure::TimedOut(5.0)), 0.0, 0.0) {
             Step::Fail(e) => {
                 assert_eq!(
                     (e.code, e.http_status, e.retryable),
@@ -938,7 +943,7 @@ mod tests {
     fn other_download_statuses_fail_at_once() {
         let mut w = waiter(POLICY);
         w.decide(pointer("https://s3.example/r"), 0.0, 0.0);
-        match w.decide(Observation::DownloadFailed(http(400, None)), 0.0, 0.0) {
+        match w.decide(Observation::Failed(http(400, None)), 0.0, 0.0) {
             Step::Fail(e) => {
                 assert_eq!(
                     (e.code, e.http_status, e.retryable),
@@ -951,7 +956,7 @@ mod tests {
         w.decide(pointer("https://s3.example/r"), 0.0, 0.0);
         let too_large = Failure::Fatal(Error::result_too_large(10.0));
         assert_eq!(
-            code(w.decide(Observation::DownloadFailed(too_large), 0.0, 0.0)),
+            code(w.decide(Observation::Failed(too_large), 0.0, 0.0)),
             ErrorCode::ResultTooLarge
         );
         assert_eq!(w.decide(Observation::Downloaded, 0.0, 0.0), Step::Done);

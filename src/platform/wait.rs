@@ -16,7 +16,7 @@ use super::sleep::{race, sleep, sleep_until, Either};
 use super::{now_ms, object, Fault};
 use crate::error::Error;
 use crate::options::WaitPolicy;
-use crate::poll::{cancels_job, Failure, Observation, Progress, Request, Resume, Step, Waiter};
+use crate::poll::{cancels_job, Observation, Progress, Request, Resume, Step, Waiter};
 
 /// The caller's callbacks.
 #[derive(Debug, Default, Clone)]
@@ -157,28 +157,39 @@ impl Run<'_> {
             };
             sleep_until(due_at_ms).await;
             self.polls_sent.set(waiter.send(&request, now_ms())?);
-            let observation = match request {
-                Request::Poll => match settle(self.api.get_job(self.job_id).await, &mut cause)? {
-                    Ok((polled_job, polled)) => {
+            let attempt = match request {
+                Request::Poll => self
+                    .api
+                    .get_job(self.job_id)
+                    .await
+                    .map(|(polled_job, polled)| {
                         job = polled_job;
                         Observation::Polled(polled)
-                    }
-                    Err(failure) => Observation::PollFailed(failure),
-                },
+                    }),
                 Request::Download(target) => {
                     let progress = |loaded, total| self.report_download(loaded, total);
                     let downloaded = self
                         .api
                         .download(target, self.policy.max_result_bytes, &progress)
                         .await;
-                    match settle(downloaded, &mut cause)? {
-                        Ok(result) => {
-                            let _ = Reflect::set(&job, &"result".into(), &result);
-                            Observation::Downloaded
-                        }
-                        Err(failure) => Observation::DownloadFailed(failure),
-                    }
+                    downloaded.map(|result| {
+                        let _ = Reflect::set(&job, &"result".into(), &result);
+                        Observation::Downloaded
+                    })
                 }
+            };
+            let observation = match attempt {
+                Ok(observation) => {
+                    cause = None;
+                    observation
+                }
+                // For the waiter to judge; its exception becomes `PulseError.cause`.
+                Err(Fault::Failed(failure, exception)) => {
+                    cause = exception;
+                    Observation::Failed(failure)
+                }
+                // A callback's exception, or an error no retry can help: the end.
+                Err(other) => return Err(other),
             };
             let decision = waiter.next(observation, now_ms(), random());
             if let Some(progress) = decision.progress {
@@ -222,26 +233,6 @@ impl Run<'_> {
         let total = total.map_or(JsValue::NULL, JsValue::from);
         let info = object(&[("loaded", loaded.into()), ("total", total)]);
         callback.call1(&JsValue::UNDEFINED, &info).map(drop)
-    }
-}
-
-/// Splits an attempt's outcome into a value or a failure for the state machine
-/// (keeping its exception as `cause`); anything else (a callback's
-/// exception) ends the wait.
-fn settle<T>(
-    outcome: Result<T, Fault>,
-    cause: &mut Option<JsValue>,
-) -> Result<Result<T, Failure>, Fault> {
-    match outcome {
-        Ok(value) => {
-            *cause = None;
-            Ok(Ok(value))
-        }
-        Err(Fault::Failed(failure, exception)) => {
-            *cause = exception;
-            Ok(Err(failure))
-        }
-        Err(other) => Err(other),
     }
 }
 
