@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { launchBrowser, newPage, nonce, serveStatic } from "../browser/helpers.js";
 import { npm } from "../js/support/package.js";
 import { expected } from "./app/check.js";
-import { bin, cleanUp, run, targets } from "./targets.js";
+import { NODE, bin, cleanUp, run, targets } from "./targets.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = resolve(HERE, "..", "..");
@@ -160,4 +160,24 @@ describe("the package's manifest and types", { concurrency: true }, () => {
   test("attw --pack finds no problem in any resolution mode", async () => {
     assert.match(await run(bin("attw"), ["--pack", PKG_DIR, "--format", "table-flipped"]), /No problems found/);
   });
+});
+
+describe("the pulse-jobs command on the oldest and newest Node", { concurrency: true }, () => {
+  for (const version of [18, 24]) {
+    test(`Node ${version}: wait downloads a large result; extract --file uploads and waits`, async () => {
+      const dir = await prepare("node");
+      const cli = join(dir, "node_modules", "pulse-jobs", "cli.js");
+      const n = nonce();
+      const common = ["--base-url", mockServer.apiUrl, "--api-key", "reach-key", "--json"];
+      const job = JSON.parse(await run(NODE[version], [cli, "wait", `large_6000000-${n}`, ...common], { cwd: dir }));
+      assert.equal(job.status, "completed");
+      assert.equal(job.result.markdown.length, await largeMarkdownChars(n));
+      // Node 18 has no fs.openAsBlob: the command reads the file whole instead.
+      const extracted = JSON.parse(await run(NODE[version], [cli, "extract", "--file", "package.json", "--wait", ...common], { cwd: dir }));
+      assert.equal(extracted.status, "completed");
+      const upload = mockServer.mock.requests.find((r) => r.method === "POST" && r.jobId === extracted.job_id);
+      assert.equal(upload.body.kind, "multipart");
+      assert.equal(upload.body.fields.file.filename, "package.json");
+    });
+  }
 });

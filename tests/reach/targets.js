@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 const TOOLS = fileURLToPath(new URL("./node_modules/", import.meta.url));
 export const bin = (name) => join(TOOLS, ".bin", name);
-const NODE = { 18: join(TOOLS, "node18/bin/node"), 20: process.execPath, 24: join(TOOLS, "node24/bin/node") };
+export const NODE = { 18: join(TOOLS, "node18/bin/node"), 20: process.execPath, 24: join(TOOLS, "node24/bin/node") };
 
 /** Runs a command; resolves with its stdout, rejects with all its output on failure. */
 export function run(command, args, { cwd, env = {}, timeout = 240_000 } = {}) {
