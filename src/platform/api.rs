@@ -328,8 +328,6 @@ impl Api {
             redirects,
             body: None,
         };
-        super::sleep::with_timeout(self.request_timeout_ms, self.http.send(&req))
-            .await
-            .unwrap_or(Err(Failure::TimedOut(self.request_timeout_ms).into()))
+        self.http.headers(&req, self.request_timeout_ms).await
     }
 }

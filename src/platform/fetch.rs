@@ -237,10 +237,18 @@ impl Http {
             sent.finish();
             Ok(reply)
         };
-        with_timeout(timeout_ms, attempt)
-            .await
-            .unwrap_or(Err(Failure::TimedOut(timeout_ms).into()))
+        or_timed_out(with_timeout(timeout_ms, attempt).await, timeout_ms)
     }
+
+    /// Sends `req` and waits for its headers only, within `timeout_ms`.
+    pub async fn headers(&self, req: &Request<'_>, timeout_ms: f64) -> Result<Sent, Fault> {
+        or_timed_out(with_timeout(timeout_ms, self.send(req)).await, timeout_ms)
+    }
+}
+
+/// What [`with_timeout`] gave, with `None` (the time ran out) as `TimedOut`.
+fn or_timed_out<T>(outcome: Option<Result<T, Fault>>, timeout_ms: f64) -> Result<T, Fault> {
+    outcome.unwrap_or(Err(Failure::TimedOut(timeout_ms).into()))
 }
 
 /// How a download's body is read: `timeout_ms` bounds every stall,
