@@ -5,7 +5,9 @@
 import { plainWaitForJob } from "./plain-poller.js";
 
 const [impl, name] = process.argv.slice(2);
-const wait = { pulse: async () => (await import("../pkg/node/index.mjs")).waitForJob, plain: async () => plainWaitForJob }[impl];
+// PULSE_BENCH_PKG: another build of the package (bench/compare.js), else ../pkg.
+const pkgDir = process.env.PULSE_BENCH_PKG ? new URL(`file://${process.env.PULSE_BENCH_PKG}/`) : new URL("../pkg/", import.meta.url);
+const wait = { pulse: async () => (await import(new URL("node/index.mjs", pkgDir).href)).waitForJob, plain: async () => plainWaitForJob }[impl];
 if (!wait || !process.env.PULSE_BENCH_API) throw new Error("usage: PULSE_BENCH_API=<mock api url> node bench/child.js <pulse|plain> <case>");
 const waitForJob = await wait();
 

@@ -310,10 +310,9 @@ impl Defaults {
         let mut resume = None;
         if let Some(body) = body {
             // Every option is checked before anything is sent.
-            let policy = match op {
-                Op::Run => Some(merged.wait_policy()?),
-                _ => None,
-            };
+            if op == Op::Run {
+                merged.wait_policy()?;
+            }
             if call.resume.is_some() {
                 return Err(Error::invalid_argument(
                     "options.resume is for waitForJob and watchJob; runJob submits a new job",
@@ -328,7 +327,7 @@ impl Defaults {
                 Ok(answer)
             };
             let answer = bounded(Box::pin(submit), signals, None).await?;
-            if policy.is_none() {
+            if op == Op::Submit {
                 return Ok(answer);
             }
             *job_id = Some(created);
@@ -340,6 +339,7 @@ impl Defaults {
         }
         let id = job_id.as_deref().unwrap_or_default();
         match op {
+            // A submission alone has returned above.
             Op::Wait | Op::Run | Op::Submit => {
                 let policy = merged.wait_policy()?;
                 if let Some(state) = &call.resume {

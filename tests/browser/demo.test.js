@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import {
-  CHROMIUM, isBlank, launchBrowser, mockRequests, newPage, nonce, pngStats, screenshot, startServer, waitReady,
+  CHROMIUM, isBlank, launchBrowser, mockRequests, newPage, nonce, pngStats, screenshot, startServer, waitReady, waitState,
 } from "./helpers.js";
 
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
@@ -40,19 +40,6 @@ async function startDemoJob(page, scenario, { maxDelayMs = 1000 } = {}) {
   await page.fill("#opt-max", String(maxDelayMs));
   await page.check(`input[name="scenario"][value="${scenario}"]`);
   await page.click("#start");
-}
-
-async function waitState(page, state, timeout = 30000) {
-  try {
-    await page.waitForSelector(`#state[data-state="${state}"]`, { timeout });
-  } catch (err) {
-    const now = await page.evaluate(() => ({
-      state: document.getElementById("state").dataset.state,
-      text: document.getElementById("status-text").textContent,
-      error: document.getElementById("error").hidden ? null : document.getElementById("error").textContent,
-    }));
-    throw new Error(`state ${state} not reached within ${timeout} ms; page shows ${JSON.stringify(now)}`, { cause: err });
-  }
 }
 
 function assertClean(log) {

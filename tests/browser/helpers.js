@@ -165,6 +165,20 @@ export async function waitReady(page) {
   }
 }
 
+/** Wait for the demo page's state; on a timeout, say what the page shows instead. */
+export async function waitState(page, state, timeout = 30000) {
+  try {
+    await page.waitForSelector(`#state[data-state="${state}"]`, { timeout });
+  } catch (err) {
+    const now = await page.evaluate(() => ({
+      state: document.getElementById("state").dataset.state,
+      text: document.getElementById("status-text").textContent,
+      error: document.getElementById("error").hidden ? null : document.getElementById("error").textContent,
+    }));
+    throw new Error(`state ${state} not reached within ${timeout} ms; page shows ${JSON.stringify(now)}`, { cause: err });
+  }
+}
+
 export const nonce = () => Math.random().toString(36).slice(2, 10);
 
 // ---------------------------------------------------------------- static builds

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 
-import { CHROMIUM, ROOT, launchBrowser, newPage, nonce, screenshot, waitReady } from "./helpers.js";
+import { CHROMIUM, ROOT, launchBrowser, newPage, nonce, screenshot, waitReady, waitState } from "./helpers.js";
 
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
 const KEY = "server-side-pulse-key-5e0b9d7a41";
@@ -51,19 +51,6 @@ async function shortDelays(page) {
   await page.locator("details.advanced summary").click();
   await page.fill("#opt-initial", "300");
   await page.fill("#opt-max", "1000");
-}
-
-async function waitState(page, state, timeout = 30000) {
-  try {
-    await page.waitForSelector(`#state[data-state="${state}"]`, { timeout });
-  } catch (err) {
-    const now = await page.evaluate(() => ({
-      state: document.getElementById("state").dataset.state,
-      text: document.getElementById("status-text").textContent,
-      error: document.getElementById("error").hidden ? null : document.getElementById("error").textContent,
-    }));
-    throw new Error(`state ${state} not reached within ${timeout} ms; page shows ${JSON.stringify(now)}`, { cause: err });
-  }
 }
 
 /** The key is nowhere the browser can see: requests it sent, the page, its storage. */
@@ -125,7 +112,7 @@ describe(`demo page with the Pulse proxy in ${CHROMIUM}`, () => {
       const post = recs.find((r) => r.method === "POST");
       assert.equal(post.path, "/extract");
       assert.equal(post.headers["x-api-key"], KEY, "the server added the key");
-      if (post.body) assert.deepEqual(post.body.fields, { file_url: fileUrl, async: true });
+      assert.deepEqual(post.body.fields, { file_url: fileUrl, async: true });
       const polls = recs.filter((r) => r.method === "GET");
       assert.ok(polls.length >= 1 && polls.every((r) => r.headers["x-api-key"] === KEY), "every poll carried the key upstream");
       assert.equal(await page.isVisible("#result"), true);
