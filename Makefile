@@ -21,7 +21,7 @@ WASM_PACK_BUILD := RUSTUP_TOOLCHAIN=$(NIGHTLY) CARGO_UNSTABLE_BUILD_STD=std,pani
 	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
 	wasm-pack build --release --no-pack --out-name pulse_jobs
 
-.PHONY: all tools pkg test test-rust test-wasm test-js test-reach lint demo bench size twiggy clean
+.PHONY: all tools pkg test test-rust test-wasm test-js test-reach lint demo bench size twiggy floor clean
 
 all: pkg
 
@@ -96,6 +96,13 @@ twiggy: pkg
 	{ echo "# twiggy top -n 40 of the release wasm with names kept (make twiggy)"; \
 	  twiggy top -n 40 target/twiggy/named.wasm; } > bench/twiggy-top.txt
 	@head -12 bench/twiggy-top.txt
+
+# The size floor: the least Rust-driven poller the project's crates make
+# (bench/floor: fetch, text, parse, sleep until completed), built as the
+# package is and measured as bench/size.js measures the package.
+floor: tools
+	cd bench/floor && CARGO_TARGET_DIR=$(CURDIR)/target/floor $(WASM_PACK_BUILD) --target web --out-dir $(CURDIR)/target/floor/out
+	node bench/floor/measure.js target/floor/out
 
 clean:
 	rm -rf pkg target/wasm-web test-output bench/out
