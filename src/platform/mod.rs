@@ -5,6 +5,7 @@ pub mod abort;
 pub mod api;
 pub mod fetch;
 pub mod foreign;
+mod memory;
 pub mod names;
 pub mod scheduler;
 pub mod sleep;

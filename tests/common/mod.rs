@@ -230,3 +230,48 @@ async fn bad_options_are_rejected_before_any_request() {
         .contains("jitter"));
     assert!(requests(&id).await.is_empty());
 }
+
+/// The package's allocator (`src/platform/memory.rs`) serves every
+/// allocation of this suite too; here it is pushed through each size class,
+/// whole pages, reuse after free, and growth by `realloc`.
+#[wasm_bindgen_test]
+fn the_allocator_hands_out_aligned_disjoint_blocks() {
+    let sizes = [
+        1, 7, 8, 9, 24, 100, 1000, 4096, 32_767, 32_768, 32_769, 70_000, 200_000,
+    ];
+    let fill = |round: usize| -> Vec<Vec<u8>> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| vec![(i * 7 + round) as u8; size])
+            .collect()
+    };
+    let check = |blocks: &[Vec<u8>], round: usize| {
+        for (i, block) in blocks.iter().enumerate() {
+            assert!(
+                block.iter().all(|&b| b == (i * 7 + round) as u8),
+                "block {i} was overwritten"
+            );
+        }
+    };
+    let first = fill(0);
+    let mut second = fill(1);
+    check(&first, 0);
+    drop(first);
+    let third = fill(2);
+    check(&second, 1);
+    check(&third, 2);
+    // Alignment: each type's own, however small the block.
+    let wide: Vec<Box<u128>> = (0..100).map(|n| Box::new(n as u128)).collect();
+    assert!(wide
+        .iter()
+        .all(|b| (&**b as *const u128 as usize) % std::mem::align_of::<u128>() == 0));
+    // Growth by realloc, through every class and into whole pages.
+    let mut grown = Vec::new();
+    for n in 0..300_000u32 {
+        grown.push(n as u8);
+    }
+    assert!(grown.iter().enumerate().all(|(n, &b)| b == n as u8));
+    second.clear();
+    check(&third, 2);
+}
