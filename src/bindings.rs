@@ -107,11 +107,13 @@ impl PulseClient {
             call.options.endpoint()?;
             let (max, rate) = match options.is_object() {
                 true => {
-                    let r = Reader(&options);
-                    (
-                        r.number("maxConcurrentRequests")?,
-                        r.number("maxRequestsPerSecond")?,
-                    )
+                    let r = Reader::new(&options);
+                    let caps = (
+                        r.number("maxConcurrentRequests"),
+                        r.number("maxRequestsPerSecond"),
+                    );
+                    r.done()?;
+                    caps
                 }
                 false => (None, None),
             };
@@ -401,42 +403,43 @@ fn read_options(value: &JsValue, scope: Scope) -> Result<CallOptions, Fault> {
     if !value.is_object() || value.is_function() || array {
         return Err(Error::invalid_argument("options must be an object").into());
     }
-    let r = Reader(value);
+    let r = Reader::new(value);
     let mut call = CallOptions {
         options: Options {
-            api_key: r.string("apiKey")?,
-            base_url: r.string("baseUrl")?,
-            headers: r.headers("headers")?,
+            api_key: r.string("apiKey"),
+            base_url: r.string("baseUrl"),
+            headers: r.headers("headers"),
             ..Options::default()
         },
-        fetch: r.function("fetch")?,
+        fetch: r.function("fetch"),
         ..CallOptions::default()
     };
     if scope != Scope::Client {
-        call.signal = r.signal("signal")?;
-        call.options.request_timeout_ms = r.number("requestTimeoutMs")?;
+        call.signal = r.signal("signal");
+        call.options.request_timeout_ms = r.number("requestTimeoutMs");
     }
     if matches!(scope, Scope::Submit | Scope::Wait) {
-        call.options.submit_path = r.string("endpoint")?;
+        call.options.submit_path = r.string("endpoint");
     }
     if scope == Scope::Wait {
         let o = &mut call.options;
-        o.initial_delay_ms = r.number("initialDelayMs")?;
-        o.max_delay_ms = r.number("maxDelayMs")?;
-        o.multiplier = r.number("multiplier")?;
-        o.jitter = r.number("jitter")?;
-        o.timeout_ms = r.number("timeoutMs")?;
-        o.max_retries = r.number("maxRetries")?;
-        o.download_result = r.boolean("downloadResult")?;
-        o.max_result_bytes = r.number("maxResultBytes")?;
-        o.cancel_on_abort = r.boolean("cancelOnAbort")?;
-        call.resume = r.get("resume")?;
+        o.initial_delay_ms = r.number("initialDelayMs");
+        o.max_delay_ms = r.number("maxDelayMs");
+        o.multiplier = r.number("multiplier");
+        o.jitter = r.number("jitter");
+        o.timeout_ms = r.number("timeoutMs");
+        o.max_retries = r.number("maxRetries");
+        o.download_result = r.boolean("downloadResult");
+        o.max_result_bytes = r.number("maxResultBytes");
+        o.cancel_on_abort = r.boolean("cancelOnAbort");
+        call.resume = r.get("resume");
         call.hooks = Hooks {
-            on_progress: r.function("onProgress")?,
-            on_download_progress: r.function("onDownloadProgress")?,
+            on_progress: r.function("onProgress"),
+            on_download_progress: r.function("onDownloadProgress"),
             on_job: None,
         };
     }
+    r.done()?;
     Ok(call)
 }
 
@@ -461,14 +464,38 @@ fn read_resume(state: &JsValue, job_id: &str) -> Result<Resume, Fault> {
     )?)
 }
 
-/// Reads typed fields of an options object; `undefined` and `null` mean "not given".
-struct Reader<'a>(&'a JsValue);
+/// Reads typed fields of an options object; `undefined` and `null` mean "not
+/// given". A field that cannot be read, or has the wrong type, reads as not
+/// given and its error is kept: [`Reader::done`] returns the first. (One
+/// check at the end, not an early return per field: 2 KB less raw wasm.)
+struct Reader<'a> {
+    value: &'a JsValue,
+    fault: RefCell<Option<Fault>>,
+}
 
-impl Reader<'_> {
-    fn get(&self, name: &str) -> Result<Option<JsValue>, Fault> {
-        let value = Reflect::get(self.0, &name.into())
-            .map_err(|thrown| Fault::unreadable(&cat(&["options.", name]), thrown))?;
-        Ok((!value.is_undefined() && !value.is_null()).then_some(value))
+impl<'a> Reader<'a> {
+    fn new(value: &'a JsValue) -> Self {
+        Self {
+            value,
+            fault: RefCell::new(None),
+        }
+    }
+
+    /// The first field's error, if any.
+    fn done(self) -> Result<(), Fault> {
+        self.fault.into_inner().map_or(Ok(()), Err)
+    }
+
+    fn fail<T>(&self, fault: Fault) -> Option<T> {
+        self.fault.borrow_mut().get_or_insert(fault);
+        None
+    }
+
+    fn get(&self, name: &str) -> Option<JsValue> {
+        match Reflect::get(self.value, &name.into()) {
+            Ok(value) => (!value.is_undefined() && !value.is_null()).then_some(value),
+            Err(thrown) => self.fail(Fault::unreadable(&cat(&["options.", name]), thrown)),
+        }
     }
 
     fn typed<T>(
@@ -476,36 +503,32 @@ impl Reader<'_> {
         name: &str,
         expected: &str,
         cast: impl FnOnce(&JsValue) -> Option<T>,
-    ) -> Result<Option<T>, Fault> {
-        match self.get(name)? {
-            None => Ok(None),
-            Some(value) => cast(&value)
-                .map(Some)
-                .ok_or_else(|| wrong_type(name, expected).into()),
-        }
+    ) -> Option<T> {
+        let value = self.get(name)?;
+        cast(&value).or_else(|| self.fail(wrong_type(name, expected).into()))
     }
 
-    fn number(&self, name: &str) -> Result<Option<f64>, Fault> {
+    fn number(&self, name: &str) -> Option<f64> {
         self.typed(name, "a finite number", |v| {
             v.as_f64().filter(|n| n.is_finite())
         })
     }
 
-    fn boolean(&self, name: &str) -> Result<Option<bool>, Fault> {
+    fn boolean(&self, name: &str) -> Option<bool> {
         self.typed(name, "a boolean", JsValue::as_bool)
     }
 
-    fn function(&self, name: &str) -> Result<Option<Function>, Fault> {
+    fn function(&self, name: &str) -> Option<Function> {
         self.typed(name, "a function", |v| v.dyn_ref::<Function>().cloned())
     }
 
-    fn string(&self, name: &str) -> Result<Option<String>, Fault> {
+    fn string(&self, name: &str) -> Option<String> {
         self.typed(name, "a well-formed string", well_formed)
     }
 
     /// Any object with `aborted` and `addEventListener`, so signals from
     /// polyfills and other realms work too.
-    fn signal(&self, name: &str) -> Result<Option<SignalLike>, Fault> {
+    fn signal(&self, name: &str) -> Option<SignalLike> {
         self.typed(name, "an AbortSignal", |v| {
             let has = |field: &str| Reflect::has(v, &field.into()).unwrap_or(false);
             (v.is_object() && has("aborted") && has("addEventListener"))
@@ -514,17 +537,24 @@ impl Reader<'_> {
     }
 
     /// A plain object of string values, in its own key order.
-    fn headers(&self, name: &str) -> Result<Vec<(String, String)>, Fault> {
-        let expected = "an object whose values are strings";
-        let Some(value) = self.get(name)? else {
-            return Ok(Vec::new());
+    fn headers(&self, name: &str) -> Vec<(String, String)> {
+        let Some(value) = self.get(name) else {
+            return Vec::new();
         };
+        self.pairs(name, &value).unwrap_or_else(|fault| {
+            self.fail::<()>(fault);
+            Vec::new()
+        })
+    }
+
+    fn pairs(&self, name: &str, value: &JsValue) -> Result<Vec<(String, String)>, Fault> {
+        let expected = "an object whose values are strings";
         let field = cat(&["options.", name]);
-        let array = is_array(&value).map_err(|thrown| Fault::unreadable(&field, thrown))?;
+        let array = is_array(value).map_err(|thrown| Fault::unreadable(&field, thrown))?;
         if !value.is_object() || array {
             return Err(wrong_type(name, expected).into());
         }
-        object_entries(&value)
+        object_entries(value)
             .map_err(|thrown| Fault::unreadable(&field, thrown))?
             .iter()
             .map(|entry| {
