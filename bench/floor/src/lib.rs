@@ -12,7 +12,10 @@ use wasm_bindgen_futures::JsFuture;
 pub async fn wait_for_job(url: String, delay_ms: u32) -> Result<JsValue, JsValue> {
     let fetch: Function = Reflect::get(&js_sys::global(), &"fetch".into())?.dyn_into()?;
     loop {
-        let response = JsFuture::from(Promise::from(fetch.call1(&JsValue::NULL, &url.as_str().into())?)).await?;
+        let response = JsFuture::from(Promise::from(
+            fetch.call1(&JsValue::NULL, &url.as_str().into())?,
+        ))
+        .await?;
         let text: Function = Reflect::get(&response, &"text".into())?.dyn_into()?;
         let body = JsFuture::from(Promise::from(text.call0(&response)?)).await?;
         let job = JSON::parse(&body.as_string().unwrap_or_default())?;
