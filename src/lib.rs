@@ -8,6 +8,7 @@ pub mod options;
 pub mod poll;
 pub mod scheduler;
 pub mod server_text;
+pub mod size_class;
 pub mod status;
 pub mod submit;
 pub(crate) mod text;
