@@ -763,7 +763,10 @@ function makePlan(index) {
   }
   // A wait given up with cancelOnAbort sends one DELETE, bounded by
   // requestTimeoutMs, before it settles: that time is part of its bound.
-  if (plan.fn === "wait" && plainValue("cancelOnAbort") === true) {
+  // Options are read once, so a lying getter's first value is the one used.
+  const cancelOnAbort = entries.get("cancelOnAbort");
+  const readOnce = cancelOnAbort?.how === "lying" ? cancelOnAbort.values[0] : plainValue("cancelOnAbort");
+  if (plan.fn === "wait" && readOnce === true) {
     if (!validLimit(plainValue("requestTimeoutMs")) && entries.get("requestTimeoutMs")?.how !== "getter") {
       entries.set("requestTimeoutMs", { how: "value", value: r.int(20, 400) });
     }
