@@ -9,9 +9,8 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { gunzipSync } from "node:zlib";
-import zopfli from "@gfx/zopfli";
 import { transformSync } from "esbuild";
+import { gzippedBase64, minify } from "./compress.js";
 
 const [wasmOut, pkg] = process.argv.slice(2);
 const template = new URL(".", import.meta.url).pathname;
@@ -28,7 +27,6 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({ ...manifest, version }
 
 for (const file of ["node/index.cjs", "node/index.mjs", "index.d.ts", "cli.js"]) copyFileSync(join(template, file), join(pkg, file));
 // What a browser loads is minified (the sources' comments are for this repository; index.d.ts documents the API).
-const minify = (code) => transformSync(code, { minify: true, format: "esm", target: "es2022" }).code;
 for (const file of ["web/index.js", "pulse_error.js", "client.js", "watch.js", "batch.js"]) writeFileSync(join(pkg, file), minify(read(join(template, file))));
 for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE", "docs/contract.md", "docs/decisions.md"]) {
   mkdirSync(dirname(join(pkg, file)), { recursive: true });
@@ -83,11 +81,7 @@ writeFileSync(join(pkg, "web", "pulse_jobs.js"), minify(glue));
 const node = transformSync(glue, { format: "cjs", target: "es2020", logLevel: "error" });
 writeFileSync(join(pkg, "node", "pulse_jobs.cjs"), node.code);
 
-// Zopfli writes a gzip any inflater reads, 6% smaller than zlib's level 9
-// (3.2 KB of what a browser downloads), for 2 s of build time.
-const gzipped = Buffer.from(await zopfli.gzipAsync(wasm, { numiterations: 15 }));
-if (!gunzipSync(gzipped).equals(wasm)) throw new Error("assemble: zopfli's gzip does not inflate to the wasm");
-const base64 = gzipped.toString("base64");
+const base64 = await gzippedBase64(wasm);
 writeFileSync(join(pkg, "web", "wasm.js"), `// The wasm core, gzipped, base64.\nexport default "${base64}";\n`);
 writeFileSync(join(pkg, "node", "wasm.cjs"), `// The wasm core, base64.\nmodule.exports = "${wasm.toString("base64")}";\n`);
 console.log(`assembled ${pkg} (pulse-jobs ${version})`);
