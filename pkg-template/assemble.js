@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { transformSync } from "esbuild";
+import { buildSync, transformSync } from "esbuild";
 import { gzippedBase64, minify } from "./compress.js";
 
 const [wasmOut, pkg] = process.argv.slice(2);
@@ -77,6 +77,8 @@ glue = swap(glue, "module_or_path = new URL('pulse_jobs_bg.wasm', import.meta.ur
 for (const [, from, to] of imports) glue = rename(glue, from, to);
 glue = swap(glue, '"./pulse_jobs_bg.js": import0', `"${moduleName}": import0`);
 for (const [from, to] of exports) glue = rename(glue, from, to, "wasm.");
+// The JS helpers the Rust imports (wasm-bindgen's `snippets/`) inlined, so the glue stays one file.
+glue = buildSync({ stdin: { contents: glue, resolveDir: wasmOut }, bundle: true, format: "esm", write: false, logLevel: "error" }).outputFiles[0].text;
 writeFileSync(join(pkg, "web", "pulse_jobs.js"), minify(glue));
 const node = transformSync(glue, { format: "cjs", target: "es2020", logLevel: "error" });
 writeFileSync(join(pkg, "node", "pulse_jobs.cjs"), node.code);

@@ -65,12 +65,6 @@ pub fn decoded_length(content_length: Option<&str>, content_encoding: Option<&st
         .map(|bytes| bytes as f64)
 }
 
-/// The `total` that progress reports: the announced length, until more
-/// than that has arrived (the length was wrong, or hidden encoding).
-pub fn progress_total(loaded: f64, announced: Option<f64>) -> Option<f64> {
-    announced.filter(|total| loaded <= *total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,12 +128,5 @@ mod tests {
         assert_eq!(decoded_length(Some("1234"), Some("br")), None);
         assert_eq!(decoded_length(Some("-1"), None), None);
         assert_eq!(decoded_length(None, None), None);
-    }
-
-    #[test]
-    fn progress_never_reports_more_loaded_than_total() {
-        assert_eq!(progress_total(10.0, Some(10.0)), Some(10.0));
-        assert_eq!(progress_total(11.0, Some(10.0)), None);
-        assert_eq!(progress_total(5.0, None), None);
     }
 }

@@ -3,7 +3,7 @@
 //! metadata fields it needs and leaves `result` an untouched `JsValue`.
 //! Server text reaches a message only through [`Api::clean`].
 
-use js_sys::{Array, JsString, Reflect};
+use js_sys::{Array, Function, JsString, Reflect};
 use wasm_bindgen::JsValue;
 
 use super::fetch::{
@@ -260,7 +260,7 @@ impl Api {
         &self,
         target: ResultUrl,
         max_bytes: Option<f64>,
-        progress: &dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
+        on_progress: Option<Function>,
     ) -> Result<JsValue, Fault> {
         let _turn = self.scheduler.turn().await;
         let mut sent = self.follow(target).await.map_err(|i| self.cleaned(i))?;
@@ -281,9 +281,9 @@ impl Api {
                 sent.header("content-length")?.as_deref(),
                 sent.header("content-encoding")?.as_deref(),
             ),
-            progress,
+            on_progress,
         };
-        let result = read_json(&sent, &limits)
+        let result = read_json(&sent, limits)
             .await
             .map_err(|i| self.cleaned(i))?;
         sent.finish();

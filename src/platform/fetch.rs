@@ -3,17 +3,15 @@
 //! copied into wasm memory. The `fetch` may be the caller's, so every access
 //! to what it returns goes through [`foreign`](super::foreign).
 
-use std::pin::pin;
-
-use js_sys::{Function, JsString, Object, Reflect, Uint8Array};
+use js_sys::{Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::AbortController;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal};
 
-use super::foreign::{chunk_bytes, new_bytes, settle, ReaderLike, ResponseLike, StreamLike};
-use super::sleep::{race, with_timeout, Either, Stall};
+use super::foreign::{settle, ResponseLike};
+use super::sleep::with_timeout;
 use super::{fatal, names, object, Fault};
-use crate::download::progress_total;
 use crate::error::Error;
 use crate::poll::Failure;
 use crate::status::http_status;
@@ -25,21 +23,30 @@ extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     pub fn json_parse(text: &JsString) -> Result<JsValue, JsValue>;
 
-    type TextDecoder;
-    #[wasm_bindgen(constructor)]
-    fn new() -> TextDecoder;
-    /// With `{ stream: true }`, a character split between chunks waits for the next.
-    #[wasm_bindgen(method, catch)]
-    fn decode(
-        this: &TextDecoder,
-        bytes: &Uint8Array,
-        options: &JsValue,
-    ) -> Result<JsString, JsValue>;
+}
 
-    /// A JS string, for `concat`, which throws past the engine's longest string.
-    type Str;
-    #[wasm_bindgen(method, catch)]
-    fn concat(this: &Str, more: &JsString) -> Result<JsString, JsValue>;
+#[wasm_bindgen(module = "/src/platform/read_body.js")]
+extern "C" {
+    /// Reads a download's body to the end and parses it; rejects with a
+    /// [`Failed`]. A loop in JS: see the module's own comment.
+    #[wasm_bindgen(js_name = readJson)]
+    fn read_json_in_js(
+        response: &ResponseLike,
+        signal: &AbortSignal,
+        timeout_ms: f64,
+        max_bytes: Option<f64>,
+        total: Option<f64>,
+        on_progress: Option<Function>,
+    ) -> Promise;
+
+    /// How `readJson` ended, when not with a value.
+    type Failed;
+    #[wasm_bindgen(method, getter)]
+    fn kind(this: &Failed) -> u32;
+    #[wasm_bindgen(method, getter)]
+    fn cause(this: &Failed) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn text(this: &Failed) -> Option<String>;
 }
 
 /// Whether `fetch` follows redirects itself.
@@ -106,12 +113,15 @@ pub struct Reply {
 /// request whose body was read to the end is not aborted: that would build a
 /// `DOMException` and run the platform's abort listeners for nothing.
 #[derive(Debug)]
-struct AbortOnDrop(Option<AbortController>);
+struct AbortOnDrop {
+    controller: AbortController,
+    finished: bool,
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        if let Some(controller) = self.0.take() {
-            controller.abort();
+        if !self.finished {
+            self.controller.abort();
         }
     }
 }
@@ -128,7 +138,7 @@ pub struct Sent {
 impl Sent {
     /// Marks the body as read to the end: dropping no longer aborts.
     pub fn finish(&mut self) {
-        self.guard.0 = None;
+        self.guard.finished = true;
     }
 
     /// A response header; an absent one is `None`.
@@ -199,8 +209,11 @@ impl Http {
     /// Sends `req`; resolves at the response headers.
     pub async fn send(&self, req: &Request<'_>) -> Result<Sent, Fault> {
         let controller = AbortController::new().map_err(network_from)?;
-        let init = request_init(req, &controller);
-        let guard = AbortOnDrop(Some(controller));
+        let init = request_init(req, &controller.signal());
+        let guard = AbortOnDrop {
+            controller,
+            finished: false,
+        };
         let promise = self
             .fetch
             .call2(&js_sys::global(), &req.url.into(), &init)
@@ -252,9 +265,9 @@ fn or_timed_out<T>(outcome: Option<Result<T, Fault>>, timeout_ms: f64) -> Result
 }
 
 /// How a download's body is read: `timeout_ms` bounds every stall,
-/// `max_bytes` the decoded size, and `progress(loaded, total)` runs as
-/// bytes arrive.
-pub struct BodyLimits<'a> {
+/// `max_bytes` the decoded size, and `on_progress({ loaded, total })` runs
+/// as bytes arrive.
+pub struct BodyLimits {
     /// `requestTimeoutMs`.
     pub timeout_ms: f64,
     /// `maxResultBytes`.
@@ -262,203 +275,50 @@ pub struct BodyLimits<'a> {
     /// The decoded length the response announced.
     pub total: Option<f64>,
     /// `onDownloadProgress`.
-    pub progress: &'a dyn Fn(f64, Option<f64>) -> Result<(), JsValue>,
+    pub on_progress: Option<Function>,
 }
 
-impl BodyLimits<'_> {
-    fn check(&self, bytes: f64) -> Result<(), Fault> {
-        match self.max_bytes {
-            Some(max) if bytes > max => Err(fatal(Error::result_too_large(max))),
-            _ => Ok(()),
-        }
-    }
-
-    fn report(&self, loaded: f64) -> Result<(), Fault> {
-        (self.progress)(loaded, progress_total(loaded, self.total)).map_err(Fault::Thrown)
-    }
-}
-
-/// Reads a download's body to the end (see [`Text`]) and parses it as JSON.
-/// A response without a body stream (polyfills, node-fetch) is read through
+/// Reads a download's body to the end and parses it as JSON. A response
+/// without a body stream (polyfills, node-fetch) is read through
 /// `arrayBuffer()`, bounded as a whole by the stall timeout.
-pub async fn read_json(sent: &Sent, limits: &BodyLimits<'_>) -> Result<JsValue, Fault> {
-    limits.check(limits.total.unwrap_or(0.0))?;
-    let text = match body_reader(&sent.response)? {
-        Some(reader) => {
-            let read = read_stream(&reader, limits).await;
-            if read.is_err() {
-                reader.cancel_quietly();
-            }
-            read?
-        }
-        None => read_whole(&sent.response, limits).await?,
-    };
-    json_parse(&text).map_err(|e| {
-        if e.is_instance_of::<js_sys::SyntaxError>() {
-            fatal(Error::invalid_response("the downloaded result is not JSON"))
-        } else {
-            too_large_for_engine(e)
+pub async fn read_json(sent: &Sent, limits: BodyLimits) -> Result<JsValue, Fault> {
+    let (timeout_ms, max_bytes) = (limits.timeout_ms, limits.max_bytes);
+    let reading = read_json_in_js(
+        &sent.response,
+        &sent.guard.controller.signal(),
+        timeout_ms,
+        max_bytes,
+        limits.total,
+        limits.on_progress,
+    );
+    JsFuture::from(reading).await.map_err(|failed| {
+        let failed: Failed = failed.unchecked_into();
+        let (cause, text) = (failed.cause(), failed.text().unwrap_or_default());
+        match failed.kind() {
+            body::TIMED_OUT => Failure::TimedOut(timeout_ms).into(),
+            body::TOO_LARGE => fatal(Error::result_too_large(max_bytes.unwrap_or_default())),
+            body::BROKEN => broken(&text)(cause),
+            body::INVALID => fatal(Error::invalid_response(text)),
+            body::NETWORK => network_from(cause),
+            body::ENGINE => too_large_for_engine(cause),
+            // `THROWN`: `onDownloadProgress` threw.
+            _ => Fault::Thrown(cause),
         }
     })
 }
 
-/// The text of a body. When its length is announced, chunks are copied into
-/// one buffer of that size as they arrive and decoded once at the end: no
-/// chunk outlives its turn and the text is one flat string. Otherwise (an
-/// encoded or chunked body, or more bytes than announced) each chunk is
-/// decoded as it arrives and the pieces are joined.
-struct Text {
-    decoder: TextDecoder,
-    stream: JsValue,
-    text: JsString,
-    /// The announced length's buffer and how much of it is filled.
-    buffer: Option<(Uint8Array, u32)>,
-}
-
-/// The longest announced body that gets one buffer up front: past V8's
-/// longest string (2^29 - 24 one-byte characters) the text could not be
-/// held anyway, and a false `Content-Length` must not reserve gigabytes.
-const MAX_BUFFERED_BYTES: f64 = 536_870_888.0;
-
-impl Text {
-    fn new(announced: Option<f64>) -> Result<Self, Fault> {
-        let buffer = match announced {
-            Some(length) if length > 0.0 && length <= MAX_BUFFERED_BYTES => {
-                Some((new_bytes(&length.into()).map_err(too_large_for_engine)?, 0))
-            }
-            _ => None,
-        };
-        Ok(Self {
-            decoder: TextDecoder::new(),
-            stream: object(&[("stream", true.into())]).into(),
-            text: JsString::from(""),
-            buffer,
-        })
-    }
-
-    /// Adds a chunk.
-    fn push(&mut self, bytes: &Uint8Array) -> Result<(), Fault> {
-        if let Some((buffer, filled)) = &mut self.buffer {
-            if buffer.length() - *filled >= bytes.length() {
-                buffer.set(bytes, *filled);
-                *filled += bytes.length();
-                return Ok(());
-            }
-            // More than announced: decode what came so far and go on piece by piece.
-            let so_far = buffer.subarray(0, *filled);
-            self.buffer = None;
-            self.decode(&so_far, false)?;
-        }
-        self.decode(bytes, false)
-    }
-
-    /// The whole text, with a character the stream left unfinished flushed.
-    fn finish(mut self) -> Result<JsString, Fault> {
-        let rest = match self.buffer.take() {
-            Some((buffer, filled)) => buffer.subarray(0, filled),
-            None => Uint8Array::new_with_length(0),
-        };
-        self.decode(&rest, true)?;
-        Ok(self.text)
-    }
-
-    fn decode(&mut self, bytes: &Uint8Array, last: bool) -> Result<(), Fault> {
-        let options = match last {
-            true => JsValue::UNDEFINED,
-            false => self.stream.clone(),
-        };
-        let piece = self
-            .decoder
-            .decode(bytes, &options)
-            .map_err(too_large_for_engine)?;
-        self.text = match self.text.length() {
-            0 => piece,
-            _ => {
-                let text: &Str = self.text.unchecked_ref();
-                text.concat(&piece).map_err(too_large_for_engine)?
-            }
-        };
-        Ok(())
-    }
-}
-
-/// The body's stream reader, or `None` when the body is not a WHATWG stream.
-fn body_reader(response: &ResponseLike) -> Result<Option<ReaderLike>, Fault> {
-    let body = response.body().map_err(broken("body"))?;
-    let readable = body.is_object()
-        && Reflect::get(&body, &"getReader".into())
-            .map_err(broken("body"))?
-            .is_function();
-    if !readable {
-        return Ok(None);
-    }
-    let stream: StreamLike = body.unchecked_into();
-    let reader = stream.get_reader().map_err(broken("body.getReader()"))?;
-    if !reader.is_object() {
-        return Err(fatal(Error::invalid_response(
-            "the response body's getReader() did not return a reader",
-        )));
-    }
-    Ok(Some(reader))
-}
-
-/// Reads every chunk into the text; each chunk must come within the stall
-/// timeout, and reading stops as soon as the size passes the limit.
-async fn read_stream(reader: &ReaderLike, limits: &BodyLimits<'_>) -> Result<JsString, Fault> {
-    let mut text = Text::new(limits.total)?;
-    let mut loaded = 0.0;
-    let stall = Stall::new(limits.timeout_ms);
-    let mut stalled = pin!(stall.expired());
-    let (done, value) = (JsValue::from("done"), JsValue::from("value"));
-    loop {
-        let read = reader.read().map_err(network_from)?;
-        let chunk = match race(settle(read), stalled.as_mut()).await {
-            Either::Left(chunk) => chunk.map_err(network_from)?,
-            Either::Right(()) => return Err(Failure::TimedOut(limits.timeout_ms).into()),
-        };
-        stall.progress();
-        let field = |name: &JsValue| {
-            chunk
-                .is_object()
-                .then(|| Reflect::get(&chunk, name).ok())
-                .flatten()
-        };
-        if field(&done).is_some_and(|done| done.is_truthy()) {
-            return text.finish();
-        }
-        let bytes = field(&value)
-            .as_ref()
-            .and_then(chunk_bytes)
-            .ok_or_else(|| {
-                fatal(Error::invalid_response(
-                    "the response body gave a chunk that is not a Uint8Array",
-                ))
-            })?;
-        loaded += bytes.length() as f64;
-        limits.check(loaded)?;
-        text.push(&bytes)?;
-        limits.report(loaded)?;
-    }
-}
-
-/// The whole body through `arrayBuffer()`, for responses without a stream.
-async fn read_whole(response: &ResponseLike, limits: &BodyLimits<'_>) -> Result<JsString, Fault> {
-    let pending = response.array_buffer().map_err(broken("arrayBuffer()"))?;
-    let buffer = with_timeout(limits.timeout_ms, settle(pending))
-        .await
-        .ok_or(Failure::TimedOut(limits.timeout_ms))?
-        .map_err(network_from)?;
-    let bytes = new_bytes(&buffer).map_err(too_large_for_engine)?;
-    let loaded = bytes.length() as f64;
-    limits.check(loaded)?;
-    limits.report(loaded)?;
-    let mut text = Text::new(None)?;
-    text.push(&bytes)?;
-    text.finish()
+/// The kinds of `read_body.js`'s `Failed`, as numbered there.
+mod body {
+    pub const TIMED_OUT: u32 = 0;
+    pub const TOO_LARGE: u32 = 1;
+    pub const BROKEN: u32 = 2;
+    pub const INVALID: u32 = 3;
+    pub const NETWORK: u32 = 4;
+    pub const ENGINE: u32 = 5;
 }
 
 /// `{ method, headers, signal, redirect }` for `fetch`.
-fn request_init(req: &Request<'_>, controller: &AbortController) -> Object {
+fn request_init(req: &Request<'_>, signal: &AbortSignal) -> Object {
     let init = Object::new();
     let manual = req.redirects == Redirects::Manual || req.headers.is_some();
     names::with(|n| {
@@ -474,7 +334,7 @@ fn request_init(req: &Request<'_>, controller: &AbortController) -> Object {
         if let Some(body) = req.body {
             let _ = Reflect::set(&init, &"body".into(), body);
         }
-        let _ = Reflect::set(&init, &n.signal, &controller.signal());
+        let _ = Reflect::set(&init, &n.signal, signal);
         let redirect = if manual { &n.manual } else { &n.follow };
         let _ = Reflect::set(&init, &n.redirect, redirect);
     });
@@ -482,7 +342,7 @@ fn request_init(req: &Request<'_>, controller: &AbortController) -> Object {
 }
 
 /// A response that threw when read: not a network failure, and not retried.
-fn broken(what: &'static str) -> impl Fn(JsValue) -> Fault {
+fn broken(what: &str) -> impl Fn(JsValue) -> Fault + '_ {
     move |exception| {
         Fault::Failed(
             Failure::Fatal(Error::invalid_response(cat(&[

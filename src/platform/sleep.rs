@@ -246,39 +246,3 @@ pub async fn with_timeout<F: Future>(ms: f64, fut: F) -> Option<F::Output> {
         Either::Right(()) => None,
     }
 }
-
-/// A deadline that moves with progress: [`Stall::expired`] resolves once
-/// `ms` pass without a [`Stall::progress`]. It keeps one timer per `ms`
-/// window however many chunks arrive in it, where a timer per chunk would
-/// cost a `setTimeout`, a closure and a channel each time.
-#[derive(Debug)]
-pub struct Stall {
-    ms: f64,
-    last_ms: Cell<f64>,
-}
-
-impl Stall {
-    /// Starts counting now.
-    pub fn new(ms: f64) -> Self {
-        Self {
-            ms,
-            last_ms: Cell::new(super::now_ms()),
-        }
-    }
-
-    /// Something arrived: the window starts again.
-    pub fn progress(&self) {
-        self.last_ms.set(super::now_ms());
-    }
-
-    /// Resolves once a whole window passes without progress.
-    pub async fn expired(&self) {
-        loop {
-            let idle_ms = super::now_ms() - self.last_ms.get();
-            if idle_ms >= self.ms {
-                return;
-            }
-            sleep(self.ms - idle_ms).await;
-        }
-    }
-}

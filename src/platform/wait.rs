@@ -167,10 +167,10 @@ impl Run<'_> {
                         Observation::Polled(polled)
                     }),
                 Request::Download(target) => {
-                    let progress = |loaded, total| self.report_download(loaded, total);
+                    let on_progress = self.hooks.on_download_progress.clone();
                     let downloaded = self
                         .api
-                        .download(target, self.policy.max_result_bytes, &progress)
+                        .download(target, self.policy.max_result_bytes, on_progress)
                         .await;
                     downloaded.map(|result| {
                         let _ = Reflect::set(&job, &"result".into(), &result);
@@ -224,15 +224,6 @@ impl Run<'_> {
                 .map_err(Fault::Thrown)?;
         }
         Ok(())
-    }
-
-    fn report_download(&self, loaded: f64, total: Option<f64>) -> Result<(), JsValue> {
-        let Some(callback) = &self.hooks.on_download_progress else {
-            return Ok(());
-        };
-        let total = total.map_or(JsValue::NULL, JsValue::from);
-        let info = object(&[("loaded", loaded.into()), ("total", total)]);
-        callback.call1(&JsValue::UNDEFINED, &info).map(drop)
     }
 }
 

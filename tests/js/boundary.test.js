@@ -467,6 +467,9 @@ describe("section 1: body readers that throw or lie", () => {
     ["{done:false, value: a string}", () => ({ done: false, value: "{\"a\":1}" })],
     ["{done:false, value: an ArrayBuffer}", () => ({ done: false, value: new ArrayBuffer(4) })],
     ["{done:false, value: an array of numbers}", () => ({ done: false, value: [123, 125] })],
+    ["a chunk whose done getter throws", () => ({ get done() {
+      throw sentinel("done getter");
+    } })],
   ];
   for (const [label, make] of badReads) {
     guarded(`read() resolving ${label}: INVALID_RESPONSE, not retried`, async () => {
@@ -475,6 +478,21 @@ describe("section 1: body readers that throw or lie", () => {
       assert.equal(fetch.count("download"), 1, "retried");
     });
   }
+
+  guarded("a chunk whose length getter throws (a Uint8Array subclass): INVALID_RESPONSE, not retried, cause = the thrown value, stream canceled", async () => {
+    const boom = sentinel("length getter");
+    class Lying extends Uint8Array {
+      get length() {
+        throw boom;
+      }
+    }
+    const reader = scriptedReader([() => Promise.resolve({ done: false, value: new Lying(4) })]);
+    const fetch = withDownload("job-b5", () => readerResponse(reader));
+    const err = await rejects(callAsync(() => waitForJob("job-b5", base({ fetch, maxRetries: 3 }))), "INVALID_RESPONSE", { retryable: false });
+    assert.equal(err.cause, boom);
+    assert.equal(fetch.count("download"), 1, "retried");
+    assert.ok(reader.cancels >= 1, "the stream was not canceled");
+  });
 
   for (const [label, cancelImpl] of [
     ["throws", () => {
