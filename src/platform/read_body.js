@@ -137,36 +137,42 @@ function cancelQuietly(reader) {
 }
 
 /** A deadline that moves with progress: one timer per window however many
- * chunks arrive in it. Rust's abort (the request's signal) ends it too. */
+ * chunks arrive in it. Rust's abort (the request's signal) ends it too.
+ * Each read gets a promise of its own: a `Promise.race` against one
+ * long-lived promise would pile a reaction on it per chunk, and each would
+ * keep its chunk alive until the body ends. */
 class Stall {
   constructor(ms, signal) {
     this.ms = ms;
     this.last = Date.now();
-    this.expired = new Promise((_, reject) => {
-      this.fail = reject;
-    });
-    this.expired.catch(() => {});
-    this.onAbort = () => this.fail(new Failed(NETWORK, signal.reason));
-    signal.addEventListener("abort", this.onAbort);
     this.signal = signal;
+    this.onAbort = () => this.end(new Failed(NETWORK, signal.reason));
+    signal.addEventListener("abort", this.onAbort);
     this.arm(ms);
   }
 
   arm(ms) {
     this.timer = setTimeout(() => {
       const idle = Date.now() - this.last;
-      if (idle >= this.ms) this.fail(new Failed(TIMED_OUT));
+      if (idle >= this.ms) this.end(new Failed(TIMED_OUT));
       else this.arm(this.ms - idle);
     }, ms);
+  }
+
+  /** Fails the read in progress, and any later one. */
+  end(failed) {
+    this.failed ??= failed;
+    this.reject?.(this.failed);
   }
 
   /** What `value` (a promise, a thenable or a plain value) settles to,
    * unless the window passes first; a rejection is a network failure. */
   async race(value) {
-    const settled = await Promise.race([
-      new Promise((resolve) => resolve(value)).catch((e) => Promise.reject(new Failed(NETWORK, e))),
-      this.expired,
-    ]);
+    const settled = await new Promise((resolve, reject) => {
+      if (this.failed) reject(this.failed);
+      this.reject = reject;
+      new Promise((settle) => settle(value)).then(resolve, (e) => reject(new Failed(NETWORK, e)));
+    });
     this.last = Date.now();
     return settled;
   }
