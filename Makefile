@@ -19,7 +19,7 @@ SIZE_BUDGET ?= 45600
 # for the panic locations that nothing prints (459 B gzip).
 # `-Zcross-crate-inline-threshold=always`: every function may be inlined
 # into another crate, as `#[inline]` ones are, so LLVM sees std's and the
-# bindings' small functions where they are called (5.1 KB gzip; README,
+# bindings' small functions where they are called (4.7 KB gzip; README,
 # Performance). Tests and lints use the stable toolchain.
 NIGHTLY := nightly-2026-05-20
 WASM_PACK_BUILD := RUSTUP_TOOLCHAIN=$(NIGHTLY) CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
