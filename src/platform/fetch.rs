@@ -22,7 +22,6 @@ extern "C" {
     /// The engine's JSON parser, on a JS string (js-sys' takes `&str`, a copy).
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     pub fn json_parse(text: &JsString) -> Result<JsValue, JsValue>;
-
 }
 
 #[wasm_bindgen(module = "/src/platform/read_body.js")]

@@ -25,6 +25,7 @@ extern "C" {
     pub fn url(this: &ResponseLike) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch)]
     pub fn text(this: &ResponseLike) -> Result<JsValue, JsValue>;
+
     /// `Response.headers`.
     #[derive(Debug, Clone)]
     pub type HeadersLike;

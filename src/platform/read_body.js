@@ -2,13 +2,13 @@
 // Rust still sends the request, follows redirects and turns each outcome
 // into a PulseError; this loop only moves bytes. Driving every chunk from
 // Rust cost a timer, closures and a promise per chunk; here one sliding
-// stall timer serves the whole body (README, "JS helpers").
+// stall timer serves the whole body (docs/decisions.md, "Packaging").
 //
 // The Response may be a caller's look-alike whose getters throw or lie, so
 // every touch of it is inside a `try`, and every way this ends is either the
 // parsed value or a `Failed` that names its kind for Rust.
 
-/** How reading ended, when not with a value (`fetch.rs`, `BodyFault`). */
+/** How reading ended, when not with a value (numbered alike in `fetch.rs`, `mod body`). */
 const TIMED_OUT = 0; // no byte arrived for a whole `timeoutMs`
 const TOO_LARGE = 1; // past `maxBytes`
 const BROKEN = 2; // a part of the Response threw when read; `text` names it
