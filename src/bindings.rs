@@ -543,31 +543,32 @@ impl<'a> Reader<'a> {
         let Some(value) = self.get(name) else {
             return Vec::new();
         };
-        self.pairs(name, &value).unwrap_or_else(|fault| {
+        string_pairs(name, &value).unwrap_or_else(|fault| {
             self.fail::<()>(fault);
             Vec::new()
         })
     }
+}
 
-    fn pairs(&self, name: &str, value: &JsValue) -> Result<Vec<(String, String)>, Fault> {
-        let expected = "an object whose values are strings";
-        let field = cat(&["options.", name]);
-        let array = is_array(value).map_err(|thrown| Fault::unreadable(&field, thrown))?;
-        if !value.is_object() || array {
-            return Err(wrong_type(name, expected).into());
-        }
-        object_entries(value)
-            .map_err(|thrown| Fault::unreadable(&field, thrown))?
-            .iter()
-            .map(|entry| {
-                let pair: Array = entry.unchecked_into();
-                match (pair.get(0).as_string(), well_formed(&pair.get(1))) {
-                    (Some(key), Some(value)) => Ok((key, value)),
-                    _ => Err(wrong_type(name, expected).into()),
-                }
-            })
-            .collect()
+/// The entries of option `name`'s `value`, an object whose values are strings.
+fn string_pairs(name: &str, value: &JsValue) -> Result<Vec<(String, String)>, Fault> {
+    let expected = "an object whose values are strings";
+    let field = cat(&["options.", name]);
+    let array = is_array(value).map_err(|thrown| Fault::unreadable(&field, thrown))?;
+    if !value.is_object() || array {
+        return Err(wrong_type(name, expected).into());
     }
+    object_entries(value)
+        .map_err(|thrown| Fault::unreadable(&field, thrown))?
+        .iter()
+        .map(|entry| {
+            let pair: Array = entry.unchecked_into();
+            match (pair.get(0).as_string(), well_formed(&pair.get(1))) {
+                (Some(key), Some(value)) => Ok((key, value)),
+                _ => Err(wrong_type(name, expected).into()),
+            }
+        })
+        .collect()
 }
 
 /// A JS string without lone surrogates, as a Rust `String`. Rust's conversion

@@ -97,10 +97,11 @@ function advance(limits, length, keep) {
   limits.loaded += length;
   checkSize(limits, limits.loaded);
   keep();
-  if (limits.onProgress) {
-    const { loaded, total } = limits;
+  const { loaded, total, onProgress } = limits;
+  if (onProgress) {
     const info = { loaded, total: total !== undefined && loaded <= total ? total : null };
-    attempt(THROWN, undefined, () => limits.onProgress(info));
+    // Called as a plain function: `this` is undefined, not `limits`.
+    attempt(THROWN, undefined, () => onProgress(info));
   }
 }
 

@@ -304,6 +304,24 @@ describe("section 3: progress totals never lie", { concurrency: true }, () => {
     for (const e of events) assert.ok(e.total === null || e.loaded <= e.total, `loaded ${e.loaded} > total ${e.total}`);
     assert.equal(events.at(-1).loaded, body.length);
   });
+
+  test("onDownloadProgress is called as a plain function (this is undefined)", async () => {
+    const body = JSON.stringify({ markdown: "y".repeat(100) });
+    const fetch = fakeFetch((url, init) => {
+      if (url.includes("/job/")) return json({ job_id: "pt", status: "completed", result: { is_url: true, url: "https://bucket.example.test/pt" } });
+      return dripResponse([body], [5], init.signal);
+    });
+    const receivers = [];
+    await waitForJob("pt", {
+      fetch,
+      baseUrl: "https://api.example.test",
+      onDownloadProgress() {
+        receivers.push(this);
+      },
+    });
+    assert.ok(receivers.length >= 1);
+    assert.ok(receivers.every((r) => r === undefined), "a progress call saw a receiver");
+  });
 });
 
 describe("section 3: a result past the engine's string limit", () => {
