@@ -13,6 +13,9 @@ const waitForJob = await wait();
 
 // The same options for both; jitter 0 so that both sleep exactly the same.
 const base = { apiKey: "bench-key", baseUrl: process.env.PULSE_BENCH_API, jitter: 0, initialDelayMs: 10, multiplier: 1 };
+// `bench/run.js --plain-timeouts`: the plain poller bounds each request as
+// the package always does (its default `requestTimeoutMs`, 30 s).
+if (impl === "plain" && process.env.PULSE_BENCH_PLAIN_TIMEOUTS) base.requestTimeoutMs = 30_000;
 let nonce = 0;
 const id = (job) => `${job}-${impl}${process.pid}n${(nonce += 1)}`;
 

@@ -4,7 +4,10 @@
 // both implementations, alternating which goes first. Per line: the median of
 // each, the ratio of medians and the median of the per-pair ratios
 // (pulse ÷ plain; below 1 means pulse-jobs is faster or smaller).
-//   node bench/run.js [--pairs N] [--only large,polls]      (default: 5 pairs, every line)
+//   node bench/run.js [--pairs N] [--only large,polls] [--plain-timeouts]
+// (default: 5 pairs, every line). `--plain-timeouts` gives the plain poller
+// the package's per-request timeout (bench/plain-poller.js): an experiment,
+// not the baseline.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -16,6 +19,7 @@ if (!Number.isInteger(pairs) || pairs < 1) throw new Error("--pairs needs a posi
 const root = fileURLToPath(new URL("..", import.meta.url));
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt > 0 ? process.argv[onlyAt + 1].split(",") : null;
+const plainTimeouts = process.argv.includes("--plain-timeouts");
 
 // case (in bench/child.js) → the metrics it reports, as table lines.
 const lines = [
@@ -78,7 +82,7 @@ async function measure(impl, name) {
   for (let attempt = 1; ; attempt += 1) {
     await fetch(`${apiUrl}/__mock/reset`, { method: "POST" }).then((res) => res.arrayBuffer()); // empties the request log
     try {
-      const out = await run(["--expose-gc", "bench/child.js", impl, name], { env: { PULSE_BENCH_API: apiUrl }, limitMs: 180_000 }).done;
+      const out = await run(["--expose-gc", "bench/child.js", impl, name], { env: { PULSE_BENCH_API: apiUrl, PULSE_BENCH_PLAIN_TIMEOUTS: plainTimeouts ? "1" : "" }, limitMs: 180_000 }).done;
       return JSON.parse(out.trim().split("\n").pop());
     } catch (error) {
       if (attempt === 3) throw error;
@@ -120,7 +124,8 @@ await mock.done.catch(() => {});
 
 const seconds = (performance.now() - started) / 1000;
 console.table(Object.fromEntries(results.map(({ line, runs, ...columns }) => [line, columns])));
-console.log(`${pairs} pairs per line, fresh process per measurement; pulse ÷ plain, below 1 favours pulse-jobs; ${seconds.toFixed(0)} s`);
+const against = plainTimeouts ? "plain with per-request timeouts" : "plain";
+console.log(`${pairs} pairs per line, fresh process per measurement; pulse ÷ ${against}, below 1 favours pulse-jobs; ${seconds.toFixed(0)} s`);
 mkdirSync(new URL("./out/", import.meta.url), { recursive: true });
-const meta = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, pairs, seconds: Math.round(seconds) };
+const meta = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, pairs, plainTimeouts, seconds: Math.round(seconds) };
 writeFileSync(new URL("./out/results.json", import.meta.url), JSON.stringify({ ...meta, results }, null, 2) + "\n");
