@@ -45,10 +45,11 @@ function timedSignal(ms, signal) {
   };
 }
 
-async function download(job, baseUrl, headers, signal, requestTimeoutMs) {
+/** Downloads the result; `bound()` gives the request its signal. */
+async function download(job, baseUrl, headers, bound) {
   const url = new URL(job.result.url);
   const sameOrigin = url.origin === new URL(baseUrl).origin;
-  const request = requestTimeoutMs ? timedSignal(requestTimeoutMs, signal) : { signal, done() {} };
+  const request = bound();
   try {
     const response = await fetch(url, { headers: sameOrigin ? headers : {}, signal: request.signal });
     if (!response.ok) throw new Error(`result download: HTTP ${response.status}`);
@@ -66,10 +67,11 @@ export async function plainWaitForJob(jobId, options = {}) {
   const headers = apiKey ? { "x-api-key": apiKey } : {};
   const url = `${baseUrl}/job/${encodeURIComponent(jobId)}`;
   const untimed = { signal, done() {} };
+  const bound = () => (requestTimeoutMs ? timedSignal(requestTimeoutMs, signal) : untimed);
   let failures = 0;
   for (let attempt = 1; ; attempt += 1) {
     let response = null;
-    const request = requestTimeoutMs ? timedSignal(requestTimeoutMs, signal) : untimed;
+    const request = bound();
     try {
       response = await fetch(url, { headers, signal: request.signal, redirect: "manual" });
     } catch (error) {
@@ -84,7 +86,7 @@ export async function plainWaitForJob(jobId, options = {}) {
       } finally {
         request.done();
       }
-      if (job.status === "completed") return job.result?.is_url === true ? download(job, baseUrl, headers, signal, requestTimeoutMs) : job;
+      if (job.status === "completed") return job.result?.is_url === true ? download(job, baseUrl, headers, bound) : job;
       if (TERMINAL.has(job.status)) throw new Error(`job ${job.status}: ${job.error ?? ""}`);
       onProgress?.(job, { attempt });
     } else if (response) {
