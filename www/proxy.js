@@ -7,8 +7,9 @@
 // - the key leaking to the browser: only a short list of request headers is
 //   forwarded (the browser's own x-api-key, authorization and cookies are
 //   dropped), only a short list of response headers comes back, and every
-//   response body and header is scanned for the key, which is masked with
-//   `*` of the same length (so Content-Length stays true);
+//   response body and header is scanned for the key in every form a browser
+//   or a JSON parser decodes back to it (see redactor): compressed bodies are
+//   decompressed first, and a content-encoding it cannot decode is refused;
 // - an open proxy (SSRF): the target is always the upstream origin under its
 //   base path, built from the request path; a path that escapes it is refused;
 // - other web sites using the key: a page elsewhere could POST to
@@ -20,18 +21,29 @@
 
 import http from "node:http";
 import https from "node:https";
+import { pipeline as chain } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
 
 export const DEFAULT_UPSTREAM = "https://api.runpulse.com";
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024; // a document upload
 export const DEFAULT_TIMEOUT_MS = 120_000; // upstream socket idle time
-const JOB_JSON_LIMIT = 16 * 1024 * 1024; // job answers buffered to rewrite links (inline results are < 5 MB)
+const JSON_LIMIT = 16 * 1024 * 1024; // JSON answers buffered to parse (inline results are < 5 MB); larger ones are streamed
 const MIN_REDACTED_KEY = 8; // shorter "keys" would mask ordinary words in bodies
 
 // Request headers the API needs; everything else the browser sent stays here.
 const FORWARD_REQUEST = ["accept", "content-type", "content-length"];
 // Response headers the page needs (the package reads Retry-After and Content-Length).
-const FORWARD_RESPONSE = ["content-type", "content-length", "content-encoding", "retry-after", "location"];
+// Content-Encoding is not among them: bodies are decoded here (to be scanned) and sent as identity.
+const FORWARD_RESPONSE = ["content-type", "content-length", "retry-after", "location"];
+// The content-codings the proxy can decode, to scan what is inside.
+const DECODERS = {
+  identity: null,
+  gzip: () => zlib.createGunzip(),
+  "x-gzip": () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
 const METHODS = new Set(["GET", "POST", "DELETE"]);
 
 /** A settings error (bad upstream or key); its message never contains the key. */
@@ -112,36 +124,78 @@ export function upstreamUrl(rest, search, upstream) {
   return url;
 }
 
-/** Masks every occurrence of the key in a buffer, in place, with as many `*`. */
-function maskInPlace(buf, needle) {
-  for (let i = buf.indexOf(needle); i !== -1; i = buf.indexOf(needle, i + needle.length)) {
-    buf.fill(0x2a, i, i + needle.length);
+// Every form a visible-ASCII character of the key takes in text that a browser
+// or a JSON parser decodes back: itself, a JSON escape (\u0070, or \/ \" \\),
+// or percent-encoding (%70); hex digits in either case, forms mixed freely.
+function charForms(c) {
+  const hex = c.charCodeAt(0).toString(16).padStart(4, "0");
+  const anyCase = (h) => h.replace(/[a-f]/g, (d) => `[${d}${d.toUpperCase()}]`);
+  const literal = c.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+  const forms = [literal, `\\\\u${anyCase(hex)}`, `%${anyCase(hex.slice(2))}`];
+  if (`/"\\`.includes(c)) forms.push(`\\\\${literal}`);
+  return `(?:${forms.join("|")})`;
+}
+const LONGEST_CHAR_FORM = "\\u0070".length;
+
+/**
+ * A redactor for one key. Each occurrence of the key in any of charForms'
+ * encodings is replaced by as many `*` as it has characters, so lengths stay
+ * true. `text(s)` masks a string; `bytes(buf)` a buffer; `json(value)` every
+ * string and property name of a parsed value (escapes are decoded by then;
+ * the same value back when nothing changed); `stream(source)` a byte stream,
+ * holding back the longest encoded form less one byte so an occurrence split
+ * across chunks is caught too.
+ */
+export function redactor(key) {
+  if (!key || key.length < MIN_REDACTED_KEY) {
+    return { text: (s) => s, bytes: (b) => b, json: (v) => v, stream: (source) => source };
   }
-  return buf;
+  const pattern = new RegExp([...key].map(charForms).join(""), "g");
+  const text = (s) => String(s).replace(pattern, (m) => "*".repeat(m.length));
+  // Latin-1 maps bytes to characters one to one, and the key is ASCII: bytes stay bytes.
+  const bytes = (buf) => Buffer.from(text(Buffer.from(buf).toString("latin1")), "latin1");
+  const hold = key.length * LONGEST_CHAR_FORM - 1;
+  const json = (value) => {
+    if (typeof value === "string") return text(value);
+    if (value === null || typeof value !== "object") return value;
+    if (Array.isArray(value)) {
+      const out = value.map(json);
+      return out.some((v, i) => v !== value[i]) ? out : value;
+    }
+    let changed = false;
+    const entries = Object.entries(value).map(([k, v]) => {
+      const [k2, v2] = [text(k), json(v)];
+      changed ||= k2 !== k || v2 !== v;
+      return [k2, v2];
+    });
+    return changed ? Object.fromEntries(entries) : value; // fromEntries keeps a "__proto__" key a key
+  };
+  return {
+    text,
+    bytes,
+    json,
+    stream: async function* (source) {
+      let carry = "";
+      for await (const chunk of source) {
+        const buf = text(carry + Buffer.from(chunk).toString("latin1"));
+        const cut = Math.max(0, buf.length - hold);
+        if (cut > 0) yield Buffer.from(buf.slice(0, cut), "latin1");
+        carry = buf.slice(cut);
+      }
+      if (carry) yield Buffer.from(carry, "latin1");
+    },
+  };
 }
 
 /**
- * A redactor for one key: `text(s)` masks it in a string; `stream(source)`
- * masks it in a byte stream, holding back key-length - 1 bytes so an
- * occurrence split across two chunks is caught too.
+ * The decoders for a Content-Encoding value (applied in order), [] for none,
+ * or null when one of its codings cannot be decoded (then the body cannot be
+ * scanned for the key and is not passed on).
  */
-export function redactor(key) {
-  if (!key || key.length < MIN_REDACTED_KEY) return { text: (s) => s, stream: (source) => source };
-  const needle = Buffer.from(key);
-  const mask = "*".repeat(key.length);
-  return {
-    text: (s) => String(s).split(key).join(mask),
-    stream: async function* (source) {
-      let carry = Buffer.alloc(0);
-      for await (const chunk of source) {
-        const buf = maskInPlace(carry.length ? Buffer.concat([carry, chunk]) : Buffer.from(chunk), needle);
-        const cut = Math.max(0, buf.length - (needle.length - 1));
-        if (cut > 0) yield buf.subarray(0, cut);
-        carry = buf.subarray(cut);
-      }
-      if (carry.length) yield carry;
-    },
-  };
+export function decodersFor(contentEncoding) {
+  const codings = String(contentEncoding ?? "").split(",").map((c) => c.trim().toLowerCase()).filter(Boolean);
+  if (codings.some((c) => !Object.hasOwn(DECODERS, c))) return null;
+  return codings.reverse().flatMap((c) => (DECODERS[c] ? [DECODERS[c]()] : []));
 }
 
 /**
@@ -321,52 +375,74 @@ export function createPulseProxy({
   }
 
   async function relay(upRes, res, to, ctx) {
+    const status = upRes.statusCode;
+    // A body-less answer has nothing to decode (and an empty "gzip" body would not decode).
+    const bodyless = status === 204 || status === 304 || upRes.headers["content-length"] === "0";
+    const decoders = bodyless ? [] : decodersFor(upRes.headers["content-encoding"]);
+    if (decoders === null) {
+      upRes.destroy();
+      say(`demo proxy: ${ctx.label}: the Pulse API answered in a content-encoding the proxy cannot decode`);
+      return sendJson(res, 502, {
+        error: "The Pulse API answered in a content-encoding this proxy cannot decode, so it cannot check the answer for the key; nothing of it was passed on.",
+      });
+    }
     const headers = responseHeaders(upRes, to, ctx);
-    const body = redact.stream(upRes);
-    const ok = upRes.statusCode >= 200 && upRes.statusCode < 300;
-    const json = /\bjson\b/i.test(upRes.headers["content-type"] ?? "") && !upRes.headers["content-encoding"];
-    const small = !(Number(upRes.headers["content-length"]) > JOB_JSON_LIMIT);
-    if (ctx.isJobPoll && ok && json && small) return relayJob(upRes.statusCode, headers, body, res, ctx);
-    res.writeHead(upRes.statusCode, headers);
-    await pipeline(body, res);
+    if (decoders.length) delete headers["content-length"]; // the decoded length is known only at the end
+    const body = decoders.length ? chain(upRes, ...decoders, () => {}) : upRes; // errors reach the last stream
+    const json = /\bjson\b/i.test(upRes.headers["content-type"] ?? "");
+    const small = !(Number(upRes.headers["content-length"]) > JSON_LIMIT);
+    if (json && small) return relayJson(status, headers, body, res, ctx);
+    res.writeHead(status, headers);
+    await pipeline(body, redact.stream, res);
   }
 
-  /** A job answer: buffered, its large-result link rewritten to the proxy when on the upstream. */
-  async function relayJob(status, headers, body, res, ctx) {
+  /**
+   * A JSON answer, buffered and parsed so the key is masked in every decoded
+   * string, whatever escapes the API used; a job poll's large-result link is
+   * moved to the proxy. Too large to parse here: streamed through the masker.
+   */
+  async function relayJson(status, headers, body, res, ctx) {
     const chunks = [];
     let size = 0;
     const it = body[Symbol.asyncIterator]();
     for (let step = await it.next(); !step.done; step = await it.next()) {
       chunks.push(step.value);
       size += step.value.length;
-      if (size > JOB_JSON_LIMIT) {
-        // Too large to be a pointer answer: passed on unchanged.
+      if (size > JSON_LIMIT) {
         res.writeHead(status, headers);
-        await pipeline(chained(chunks, it), res);
+        await pipeline(chained(chunks, it), redact.stream, res);
         return;
       }
     }
-    const original = Buffer.concat(chunks);
-    const rewritten = rewriteJob(original, ctx.proxyBase);
-    const out = rewritten ?? original;
+    const out = rewriteJson(Buffer.concat(chunks), ctx.isJobPoll && status >= 200 && status < 300, ctx.proxyBase);
     res.writeHead(status, { ...headers, "content-length": out.length });
     res.end(out);
   }
 
-  /** The job JSON with result.url moved to the proxy, or null when nothing changes. */
-  function rewriteJob(bytes, proxyBase) {
-    let job;
+  /**
+   * The answer's bytes with the key masked: re-serialized when a decoded
+   * string held it or a link moved, else the original bytes masked as text
+   * (a key of digits could be a number). Bytes that do not parse are text.
+   */
+  function rewriteJson(bytes, isJob, proxyBase) {
+    let value;
+    let masked;
     try {
-      job = JSON.parse(bytes.toString("utf8"));
+      value = JSON.parse(bytes.toString("utf8"));
+      masked = redact.json(value);
     } catch {
-      return null;
+      return redact.bytes(bytes); // not JSON after all, or nested too deep to walk
     }
+    const moved = isJob ? moveResultLink(masked, proxyBase) : masked;
+    return moved === value ? redact.bytes(bytes) : Buffer.from(JSON.stringify(moved));
+  }
+
+  /** The job with result.url on the proxy when the API's own link, else the job unchanged. */
+  function moveResultLink(job, proxyBase) {
     const result = job && typeof job === "object" ? job.result : null;
-    if (!result || typeof result !== "object" || result.is_url !== true || typeof result.url !== "string") return null;
+    if (!result || typeof result !== "object" || result.is_url !== true || typeof result.url !== "string") return job;
     const url = toProxyUrl(result.url, target, proxyBase);
-    if (url === null) return null;
-    result.url = url;
-    return Buffer.from(JSON.stringify(job));
+    return url === null ? job : { ...job, result: { ...result, url } };
   }
 
   return {

@@ -15,19 +15,21 @@
 //   import { startDemo } from "./www/serve.js"; await startDemo({ port: 0, apiKey, upstream })
 
 import { createServer } from "node:http";
-import { createReadStream, existsSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { createReadStream, existsSync, realpathSync } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { DEFAULT_UPSTREAM, ProxyConfigError, createPulseProxy, localHosts } from "./proxy.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
+const here = realpathSync(dirname(fileURLToPath(import.meta.url))); // real: files are checked by real path
 const root = resolve(here, "..");
 
 export const WWW_DIR = here;
 export const PKG_DIR = join(root, "pkg");
-export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+// frame-ancestors 'none' (and X-Frame-Options for older browsers): no other site may
+// frame the page and click-jack its buttons, whose requests carry the proxy's key.
+export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; frame-ancestors 'none'";
 const PROXY_PREFIX = "/pulse";
 // Server code is not part of the page: never served as a file.
 const SERVER_ONLY = new Set(["serve.js", "proxy.js"].map((name) => join(here, name)));
@@ -78,6 +80,7 @@ export async function startDemo({
 } = {}) {
   pkgDir = resolve(pkgDir);
   if (!existsSync(join(pkgDir, "web", "index.js"))) throw new MissingPackageError(pkgDir);
+  const realPkgDir = await realpath(pkgDir); // a file is served only when its real path is inside
   const { createMock, mountMock } = await import(pathToFileURL(join(root, "mock", "server.js")).href);
   // Built before listening, so a bad key or upstream stops the start.
   const proxy = apiKey === undefined || apiKey === null || apiKey === ""
@@ -98,9 +101,10 @@ export async function startDemo({
 
   async function handle(req, res) {
     res.setHeader("Content-Security-Policy", CSP);
+    res.setHeader("X-Frame-Options", "DENY");
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("Referrer-Policy", "no-referrer");
-    const url = new URL(req.url, "http://localhost");
+    const url = requestPath(req.url);
     let pathname;
     try {
       pathname = decodeURIComponent(url.pathname);
@@ -127,9 +131,9 @@ export async function startDemo({
     }
     if (pathname === "/pulse-jobs" || pathname.startsWith("/pulse-jobs/")) {
       if (pathname === "/pulse-jobs") return redirect(res, "/pulse-jobs/");
-      return serveFile(req, res, pkgDir, pathname.slice("/pulse-jobs".length));
+      return serveFile(req, res, url, realPkgDir, pathname.slice("/pulse-jobs".length));
     }
-    return serveFile(req, res, here, pathname);
+    return serveFile(req, res, url, here, pathname);
   }
 
   await new Promise((ok, fail) => {
@@ -165,19 +169,29 @@ export async function startDemo({
   };
 }
 
-async function serveFile(req, res, base, rel) {
+/**
+ * The request target as a URL on this server. An origin-form target is a path
+ * even when it starts with "//" ("//evil.example/x" is not another host).
+ */
+function requestPath(target) {
+  return new URL(`http://localhost${target.startsWith("/") ? "" : "/"}${target}`);
+}
+
+/** `base` is a real path; a file whose real path (symlinks followed) is outside it is not served. */
+async function serveFile(req, res, url, base, rel) {
   if (rel === "" || rel.endsWith("/")) rel += "index.html";
   if (rel.includes("\0")) return send(res, 400, "text/plain; charset=utf-8", "bad path\n");
-  const file = resolve(base, "." + rel);
-  if (file !== base && !file.startsWith(base + sep)) return send(res, 403, "text/plain; charset=utf-8", "forbidden\n");
-  if (SERVER_ONLY.has(file)) return send(res, 404, "text/plain; charset=utf-8", "not found\n");
+  let file = resolve(base, "." + rel);
+  if (!inside(file, base)) return send(res, 403, "text/plain; charset=utf-8", "forbidden\n");
   let info;
   try {
+    file = await realpath(file);
     info = await stat(file);
   } catch {
     return send(res, 404, "text/plain; charset=utf-8", "not found\n");
   }
-  if (info.isDirectory()) return redirect(res, req.url.replace(/^([^?]*)/, "$1/"));
+  if (!inside(file, base) || SERVER_ONLY.has(file)) return send(res, 404, "text/plain; charset=utf-8", "not found\n");
+  if (info.isDirectory()) return redirect(res, directoryLocation(url));
   res.writeHead(200, {
     "Content-Type": MIME[extname(file).toLowerCase()] || "application/octet-stream",
     "Content-Length": info.size,
@@ -190,6 +204,19 @@ async function serveFile(req, res, base, rel) {
     res.on("close", ok);
     s.pipe(res);
   });
+}
+
+function inside(file, dir) {
+  return file === dir || file.startsWith(dir + sep);
+}
+
+/**
+ * Where a request for a directory is sent: its parsed path plus "/", never
+ * built from the raw target, and never starting with "//" or "/\\", which a
+ * browser reads as another host.
+ */
+function directoryLocation(url) {
+  return `/${url.pathname.replace(/^[/\\]+/, "")}/${url.search}`;
 }
 
 function redirect(res, location) {
