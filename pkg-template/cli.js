@@ -4,8 +4,9 @@
 // only the JSON asked for, so `pulse-jobs wait ID | jq` works; status goes
 // to stderr. Node-only, shipped unminified (assemble.js copies it as is).
 
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
 import util from "node:util";
 import v8 from "node:v8";
 
@@ -103,8 +104,26 @@ function secretsIn(argv, env) {
   return secrets.filter((s) => typeof s === "string" && s.length >= 4);
 }
 
+/**
+ * Blanks out each secret as it is, JSON-escaped (a `"` or `\` in it, as a JSON
+ * text holds it) and percent-encoded (as a URL would).
+ */
 function redactor(secrets) {
-  return (text) => secrets.reduce((out, secret) => out.split(secret).join("[redacted]"), String(text));
+  const forms = [...new Set(secrets.flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]))];
+  return (text) => forms.reduce((out, form) => (out.includes(form) ? out.split(form).join("[redacted]") : out), String(text));
+}
+
+/**
+ * A copy of a parsed JSON value with every string, property names included,
+ * redacted: JSON.stringify would escape a key's `"` or `\`, and a server's
+ * `\/` or `\u0070` escapes were decoded when it was parsed, so the text alone
+ * is searched too late.
+ */
+function redactValue(value, redact) {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, redact));
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([name, item]) => [redact(name), redactValue(item, redact)]));
 }
 
 // Our own text may echo argv or server strings: no escape sequence gets to the terminal.
@@ -118,7 +137,8 @@ function bytes(n) {
   return `${(n / 1e9).toFixed(2)} GB`;
 }
 
-const jsonText = (value) => `${JSON.stringify(value, null, 2)}\n`;
+/** The pretty JSON we print, without the key: its strings cleaned first, then the text (a key that spans JSON syntax). */
+const jsonText = (value, redact) => redact(`${JSON.stringify(redactValue(value, redact), null, 2)}\n`);
 
 // ---- arguments --------------------------------------------------------------
 
@@ -285,6 +305,121 @@ function statusReporter(stream, { enabled, tty, redact }) {
   };
 }
 
+// ---- output ---------------------------------------------------------------------
+//
+// Where the JSON goes is checked before any request: a large result may be
+// single-use, and a cancel or a submission cannot be taken back, so a path
+// that cannot be written must fail while nothing is lost yet.
+
+/** "ENOENT: no such file or directory" out of Node's "ENOENT: no such file or directory, open '…'" (which names our temp file). */
+const cause = (error) => (typeof error?.code === "string" && error.message.startsWith(`${error.code}: `) ? error.message.split(", ")[0] : (error?.code ?? String(error)));
+
+const outputFailed = (what, error) => new CliError("OUTPUT_FAILED", `cannot write ${what}: ${cause(error)}`);
+
+/** A fresh name beside `path`: the same directory, so the rename stays on one file system. */
+const tempPathFor = (path) => join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+
+/**
+ * Node stands /dev/null, opened read-write, in for a closed fd 1 (`>&-`), and
+ * the JSON would vanish with exit 0. A shell's `>/dev/null` is write-only, so
+ * a read tells them apart (so would stdio "ignore" from Node's spawn, which
+ * opens it read-write too: that discards the JSON just the same).
+ */
+function stdoutClosed() {
+  try {
+    const out = fs.fstatSync(1);
+    if (!out.isCharacterDevice() || out.rdev !== fs.statSync("/dev/null").rdev) return false;
+    fs.readSync(1, Buffer.alloc(1));
+    return true;
+  } catch {
+    return false; // write-only (EBADF), or no /dev/null here: a real stdout
+  }
+}
+
+/**
+ * Checks where the JSON will go; returns { path, mode?, inPlace } for --out
+ * (the file a symlink points to; its mode, kept), null for stdout. Throws
+ * OUTPUT_FAILED naming the path and the cause.
+ */
+function prepareOutput(out) {
+  if (out === undefined) {
+    if (stdoutClosed()) throw new CliError("OUTPUT_FAILED", "stdout is closed, so the JSON would be lost: give --out FILE (or >/dev/null to discard it)");
+    return null;
+  }
+  try {
+    let path = out;
+    let stat = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (stat?.isSymbolicLink()) {
+      path = fs.realpathSync(path);
+      stat = fs.statSync(path);
+    }
+    if (stat?.isDirectory()) throw Object.assign(new Error("EISDIR: is a directory"), { code: "EISDIR" });
+    if (stat) fs.accessSync(path, fs.constants.W_OK); // a read-only file stays read-only
+    // A device or a FIFO (/dev/null, a named pipe) is written in place, never replaced.
+    if (stat && !stat.isFile()) return { path, inPlace: true };
+    // A file made and removed beside it proves the directory takes the temp file and the rename.
+    const probe = tempPathFor(path);
+    fs.closeSync(fs.openSync(probe, "wx"));
+    fs.unlinkSync(probe);
+    return { path, mode: stat && stat.mode & 0o777, inPlace: false };
+  } catch (error) {
+    throw outputFailed(`--out ${out}`, error);
+  }
+}
+
+/**
+ * Writes `text` to a temp file beside the target, flushed to disk, then
+ * renames it over the target: a failure (a full disk, `ulimit -f`) leaves the
+ * old file as it was and no temp file. Node ignores SIGXFSZ (as it does
+ * SIGPIPE), so a write past the size limit fails with EFBIG instead of
+ * killing the process.
+ */
+function writeAtomically({ path, mode }, text) {
+  const temp = tempPathFor(path);
+  let fd;
+  try {
+    fd = fs.openSync(temp, "wx", mode ?? 0o666);
+    if (mode !== undefined) fs.fchmodSync(fd, mode); // open's mode went through the umask
+    fs.writeFileSync(fd, text);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(temp, path);
+  } catch (error) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Resolves once stdout took the whole text; rejects with its error (EPIPE: the reader left before the end). */
+function writeStdout(text) {
+  return new Promise((resolve, reject) => {
+    try {
+      process.stdout.write(text, (error) => (error ? reject(error) : resolve()));
+    } catch (error) {
+      reject(error); // a file on stdout writes synchronously, and throws (EFBIG, ENOSPC)
+    }
+  });
+}
+
+/** Writes the JSON where prepareOutput said; throws OUTPUT_FAILED. */
+async function writeOutput(output, out, text) {
+  if (output === null) {
+    await writeStdout(text).catch((error) => {
+      if (error?.code === "EPIPE") throw new CliError("OUTPUT_FAILED", "the JSON was cut short: the reader of stdout closed the pipe (EPIPE)");
+      throw outputFailed("the JSON to stdout", error);
+    });
+    return;
+  }
+  try {
+    if (output.inPlace) fs.writeFileSync(output.path, text);
+    else writeAtomically(output, text);
+  } catch (error) {
+    throw outputFailed(`--out ${out}`, error);
+  }
+}
+
 // ---- commands -------------------------------------------------------------------
 
 async function documentBody(values) {
@@ -374,7 +509,7 @@ async function main(argv, env) {
   const redact = redactor(secretsIn(argv, env));
   let jsonMode = argv.includes("--json"); // a guess while parsing can still fail
   const fail = (failure, exitCode, hint = "") => {
-    process.stderr.write(redact(jsonMode ? `${JSON.stringify(failure)}\n` : `pulse-jobs: ${failure.code}: ${printable(failure.message)}\n${hint}`));
+    process.stderr.write(redact(jsonMode ? `${JSON.stringify(redactValue(failure, redact))}\n` : `pulse-jobs: ${failure.code}: ${printable(failure.message)}\n${hint}`));
     process.exitCode = exitCode;
   };
 
@@ -391,6 +526,13 @@ async function main(argv, env) {
   if (values.version) {
     const manifest = JSON.parse(fs.readFileSync(new URL("./package.json", import.meta.url), "utf8"));
     return void process.stdout.write(`${manifest.version}\n`);
+  }
+
+  let output;
+  try {
+    output = prepareOutput(values.out);
+  } catch (error) {
+    return fail({ code: error.code, message: error.message }, EXIT.error);
   }
 
   // Before it exits, Node waits for V8 to finish optimising the wasm's hot functions
@@ -421,15 +563,8 @@ async function main(argv, env) {
   try {
     const value = await run(pulse, command, values, rest, { request, report: tracking });
     report.end();
-    if (values.out === undefined) process.stdout.write(jsonText(value));
-    else {
-      try {
-        fs.writeFileSync(values.out, jsonText(value));
-      } catch (error) {
-        throw new CliError("OUTPUT_FAILED", `cannot write --out ${values.out}: ${error.code ?? error.message}`);
-      }
-      report.note(`wrote ${values.out}`);
-    }
+    await writeOutput(output, values.out, jsonText(value, redact));
+    if (output !== null) report.note(`wrote ${values.out}`);
     process.exitCode = EXIT.ok;
   } catch (error) {
     report.end();
@@ -440,11 +575,10 @@ async function main(argv, env) {
   }
 }
 
-// `| head` closing the pipe is no error worth a stack trace.
-process.stdout.on("error", (error) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw error;
-});
+// The JSON's own write reports its failure (writeOutput). Otherwise stdout only
+// carries --help and --version, and a reader that stops early (`| head`)
+// is no error there.
+process.stdout.on("error", () => {});
 
 // The last net, for a failure outside main's own handling (the package failing to
 // load, say): still one line, still without the key.

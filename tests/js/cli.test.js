@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -45,11 +46,16 @@ function envFor(extra = {}) {
   return env;
 }
 
-/** Runs the bin; resolves { code, signal, stdout, stderr, ms, lingered (ms from its last output to its exit) }. `onSpawn(child)` may signal it. */
-function cli(args, { env, onSpawn } = {}) {
+/**
+ * Runs the bin; resolves { code, signal, stdout, stderr, ms, lingered (ms from its last output to its exit) }.
+ * `onSpawn(child)` may signal it. `via` runs it from a bash script instead, in which "$@" is the command
+ * (`ulimit -f 200; exec "$@"`): the limits and redirections are the shell's own, really applied.
+ */
+function cli(args, { env, onSpawn, via } = {}) {
   return new Promise((resolve, reject) => {
     const start = Date.now();
-    const child = spawn(BIN, args, { env: envFor(env), stdio: ["ignore", "pipe", "pipe"] });
+    const [file, argv] = via === undefined ? [BIN, args] : ["bash", ["-c", via, "pulse-jobs", BIN, ...args]];
+    const child = spawn(file, argv, { env: envFor(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let lastOutput = start;
@@ -323,6 +329,155 @@ describe("the key is never printed", PARALLEL, () => {
     expectExit(r, 1);
     assert.equal(m.apiFor(id)[0].headers["x-api-key"], KEY);
     assert.match(r.stderr, /HTTP_ERROR/);
+  });
+});
+
+/** Every string in a parsed JSON value, property names included. */
+function stringsIn(value) {
+  if (typeof value === "string") return [value];
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([name, item]) => [...(Array.isArray(value) ? [] : [name]), ...stringsIn(item)]);
+}
+
+/** The key is in no form a reader of `text` (a JSON text) could get it back from. */
+function assertNoKey(text, key, where) {
+  assert.ok(!text.includes(key), `${where} holds the key`);
+  assert.ok(!text.includes(JSON.stringify(key).slice(1, -1)), `${where} holds the key JSON-escaped`);
+  const holding = stringsIn(JSON.parse(text)).filter((s) => s.includes(key));
+  assert.deepEqual(holding, [], `${where} holds the key once parsed`);
+}
+
+/**
+ * A stand-in API on a real socket whose jobs quote the request's x-api-key the
+ * ways a JSON text can: with `\/` and `\uXXXX` escapes, in a property name,
+ * inside an array. (The mock quotes it only as JSON.stringify writes it.)
+ */
+async function startQuotingServer() {
+  const escape = (key) => [...key].map((ch) => (ch === "/" ? "\\/" : ch === '"' || ch === "\\" ? `\\${ch}` : /[a-z]/.test(ch) ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}` : ch)).join("");
+  const server = http.createServer((req, res) => {
+    const id = decodeURIComponent(req.url.split("/").pop());
+    const quoted = escape(req.headers["x-api-key"] ?? "");
+    const body = `{"job_id":${JSON.stringify(id)},"status":"failed","error":"could not parse; key was ${quoted}","details":{"${quoted}":["${quoted}",1]}}`;
+    res.writeHead(200, { "content-type": "application/json" }).end(body);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe("the JSON output holds no key", PARALLEL, () => {
+  test("get of a job whose error quotes the key: stdout and --out are redacted", async () => {
+    const id = jid("failedecho");
+    const r = await cli(["get", id], { env: { PULSE_API_KEY: KEY } });
+    expectExit(r, 0);
+    assertNoKey(r.stdout, KEY, "stdout");
+    assert.equal(stdoutJson(r).error, "could not parse; key was [redacted]");
+    assert.equal(m.apiFor(id)[0].headers["x-api-key"], KEY, "the mock was sent the key it quoted");
+
+    const file = path.join(scratch, `${id}.json`);
+    const o = await cli(["get", jid("failedecho"), "--out", file, `--api-key=${KEY}`]);
+    expectExit(o, 0);
+    const text = fs.readFileSync(file, "utf8");
+    assertNoKey(text, KEY, "--out");
+    assert.equal(JSON.parse(text).error, "could not parse; key was [redacted]");
+  });
+
+  test("a key with \" and \\ in it, quoted with \\/ and \\u escapes, in a value and a property name, stays out", async () => {
+    const server = await startQuotingServer();
+    try {
+      const key = 'sk-"quoted"\\back/slash-9f2e';
+      const r = await cli(["get", "quoting-1", "--api-key", key, "--base-url", server.url]);
+      expectExit(r, 0);
+      assertNoKey(r.stdout, key, "stdout");
+      const job = JSON.parse(r.stdout);
+      assert.equal(job.error, "could not parse; key was [redacted]");
+      assert.deepEqual(job.details, { "[redacted]": ["[redacted]", 1] });
+      assert.ok(!r.stderr.includes(key), r.stderr);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("the JSON is never lost", PARALLEL, () => {
+  const dir = fs.mkdtempSync(path.join(scratch, "out-"));
+  const missing = path.join(dir, "no", "such", "dir", "x.json");
+  const escaped = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+  for (const command of ["wait", "get", "cancel"]) {
+    test(`${command} --out in a missing directory: exit 1 OUTPUT_FAILED, nothing sent`, async () => {
+      const id = jid("steps_1");
+      const r = await cli([command, id, "--out", missing]);
+      expectExit(r, 1);
+      assert.match(r.stderr, new RegExp(`^pulse-jobs: OUTPUT_FAILED: cannot write --out ${escaped(missing)}: ENOENT: no such file or directory\n$`));
+      assert.equal(r.stdout, "");
+      assert.deepEqual(m.requestsFor(id), [], "nothing reached the mock");
+    });
+  }
+
+  test("extract --wait --out in a missing directory: exit 1 OUTPUT_FAILED, nothing submitted", { skip: WAITS_ON_SUBMIT }, async () => {
+    const url = `https://example.com/${jid("never-sent")}.pdf`;
+    const r = await cli(["extract", "--file-url", url, "--wait", "--out", missing, "--json"]);
+    expectExit(r, 1);
+    assert.equal(JSON.parse(r.stderr).code, "OUTPUT_FAILED");
+    assert.ok(JSON.parse(r.stderr).message.includes(missing));
+    assert.deepEqual(m.mock.requests.filter((x) => JSON.stringify(x.body ?? null).includes(url)), []);
+  });
+
+  test("--out naming a directory: exit 1 OUTPUT_FAILED (EISDIR), nothing sent", async () => {
+    const id = jid("ok");
+    const r = await cli(["wait", id, "--out", dir]);
+    expectExit(r, 1);
+    assert.match(r.stderr, new RegExp(`^pulse-jobs: OUTPUT_FAILED: cannot write --out ${escaped(dir)}: EISDIR`, "m"));
+    assert.deepEqual(m.requestsFor(id), []);
+  });
+
+  test("--out under a real file-size limit (ulimit -f 200): exit 1 EFBIG, the old file intact, no temp file", async () => {
+    const sub = fs.mkdtempSync(path.join(dir, "limit-"));
+    const file = path.join(sub, "job.json");
+    const old = Buffer.from(`${JSON.stringify({ previous: "run", note: "ünïcode ✓", pad: "x".repeat(3000) })}\n`);
+    fs.writeFileSync(file, old);
+    const id = jid("large_600000"); // about 600 KB of JSON, over 200 blocks of 1 KB
+    const r = await cli(["wait", id, "--out", file], { via: 'ulimit -f 200; exec "$@"' });
+    expectExit(r, 1);
+    assert.equal(r.signal, null, "not killed by SIGXFSZ");
+    assert.match(r.stderr, new RegExp(`^pulse-jobs: OUTPUT_FAILED: cannot write --out ${escaped(file)}: EFBIG: file too large$`, "m"));
+    assert.equal(m.storageFor(id).length, 1, "the result was downloaded, so the write was tried");
+    assert.ok(fs.readFileSync(file).equals(old), "the old file, byte for byte");
+    assert.deepEqual(fs.readdirSync(sub), ["job.json"], "no temp file left");
+  });
+
+  test("--out replaces a file whole, keeps its mode, writes through a symlink, leaves no temp file", async () => {
+    const sub = fs.mkdtempSync(path.join(dir, "replace-"));
+    const file = path.join(sub, "job.json");
+    fs.writeFileSync(file, "y".repeat(100_000), { mode: 0o640 });
+    fs.chmodSync(file, 0o640);
+    fs.symlinkSync("job.json", path.join(sub, "link.json"));
+    const r = await cli(["wait", jid("ok"), "--out", path.join(sub, "link.json")]);
+    expectExit(r, 0);
+    const text = fs.readFileSync(file, "utf8");
+    assert.equal(text, pretty(JSON.parse(text)));
+    assert.equal(fs.statSync(file).mode & 0o777, 0o640);
+    assert.ok(fs.lstatSync(path.join(sub, "link.json")).isSymbolicLink(), "the link stays a link");
+    assert.deepEqual(fs.readdirSync(sub).sort(), ["job.json", "link.json"]);
+  });
+
+  test("stdout closed (>&-): exit 1 OUTPUT_FAILED before anything is sent; >/dev/null still exits 0", async () => {
+    const id = jid("ok");
+    const r = await cli(["wait", id], { via: 'exec "$@" >&-' });
+    expectExit(r, 1);
+    assert.match(r.stderr, /^pulse-jobs: OUTPUT_FAILED: stdout is closed/m);
+    assert.deepEqual(m.requestsFor(id), [], "nothing reached the mock");
+
+    const discarded = jid("ok");
+    expectExit(await cli(["wait", discarded], { via: 'exec "$@" >/dev/null' }), 0);
+    assert.equal(m.pollsFor(discarded).length, 1);
+  });
+
+  test("stdout's reader leaving early (| head -c 10): exit 1 OUTPUT_FAILED, EPIPE", async () => {
+    const id = jid("large_600000"); // far more than a pipe's buffer holds: the write meets the closed pipe
+    const r = await cli(["wait", id], { via: '"$@" | head -c 10 >/dev/null; exit "${PIPESTATUS[0]}"' });
+    expectExit(r, 1);
+    assert.match(r.stderr, /^pulse-jobs: OUTPUT_FAILED: the JSON was cut short: the reader of stdout closed the pipe \(EPIPE\)$/m);
   });
 });
 
