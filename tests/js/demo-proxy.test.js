@@ -11,11 +11,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import zlib from "node:zlib";
 
 import { after, before, describe, test } from "./support/runner.js";
 import { repoRoot, pkgDir } from "./support/package.js";
@@ -656,6 +658,323 @@ describe("without a key: the embedded mock, as before", { concurrency: true }, (
   test("in proxy mode the embedded mock stays at /api too", async () => {
     const r = await browserFetch(`${origin()}/api/job/${jid("ok")}`);
     assert.equal(r.json().status, "completed");
+  });
+});
+
+// ---------------------------------------------------------------- issue 19, items 15-18
+
+// A key with "/" (JSON may write it "\/") and upper-case letters (hex escapes in either case).
+const ENC_KEY = "enc/Key-7f3A9c/QZ_x";
+const ENC_MASK = "*".repeat(ENC_KEY.length);
+
+/** `s` with each character written as `form(c, i)`. */
+const spell = (s, form) => [...s].map(form).join("");
+const hex = (c) => c.charCodeAt(0).toString(16).padStart(2, "0");
+/** Every character as \uXXXX, upper-case hex. */
+const jsonUpper = (s) => spell(s, (c) => `\\u${hex(c).padStart(4, "0").toUpperCase()}`);
+/** Forms mixed: \uxxxx (lower case), %XX (upper case), and the character itself. */
+const mixed = (s) => spell(s, (c, i) => [`\\u00${hex(c)}`, `%${hex(c).toUpperCase()}`, c][i % 3]);
+/** Every character percent-encoded, hex case alternating. */
+const percentAll = (s) => spell(s, (c, i) => `%${i % 2 ? hex(c).toUpperCase() : hex(c)}`);
+
+const COMPRESS = {
+  gzip: zlib.gzipSync,
+  deflate: zlib.deflateSync,
+  br: zlib.brotliCompressSync,
+};
+const DECOMPRESS = { gzip: zlib.gunzipSync, "x-gzip": zlib.gunzipSync, deflate: zlib.inflateSync, br: zlib.brotliDecompressSync };
+
+/**
+ * What a browser and the package could make of an answer: the body after its
+ * content-encoding (as fetch would undo it), JSON-unescaped, percent-decoded,
+ * every string of it parsed as JSON and percent-decoded, and each header
+ * percent-decoded. Asserts that the key is in none of them.
+ */
+function assertNoEncodedKey(where, status, headers, raw) {
+  let body = raw;
+  for (const coding of String(headers["content-encoding"] ?? "").split(",").map((c) => c.trim()).filter(Boolean).reverse()) {
+    body = DECOMPRESS[coding](body);
+  }
+  const text = body.toString("utf8");
+  const tryDecode = (s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const unescaped = text.replace(/\\u([0-9a-fA-F]{4})/g, (_, h) => String.fromCharCode(parseInt(h, 16))).replace(/\\(.)/g, "$1");
+  const views = [text, unescaped, tryDecode(text), tryDecode(unescaped)];
+  try {
+    JSON.parse(text, (k, v) => {
+      for (const s of [k, v]) if (typeof s === "string") views.push(s, tryDecode(s));
+      return v;
+    });
+  } catch {}
+  for (const [name, value] of Object.entries(headers)) views.push(`${name}: ${value}`, `${name}: ${tryDecode(String(value))}`);
+  for (const v of views) assert.ok(!v.includes(ENC_KEY), `${where} (${status}): the key reached the browser in ${JSON.stringify(v.slice(0, 200))}`);
+}
+
+/**
+ * An upstream that quotes the key it is sent in the ways issue 19 found, and
+ * compresses answers although the proxy asks for identity.
+ */
+async function startEncoder() {
+  const server = http.createServer(async (req, res) => {
+    for await (const _ of req);
+    const key = String(req.headers["x-api-key"] ?? "");
+    const path = req.url.replace(/^\/v1/, "");
+    const job = (error) => JSON.stringify({ job_id: "e1", status: "failed", error });
+    if (path === "/job/slash") {
+      // JSON.stringify would not write "\/"; some encoders (PHP's json_encode) do.
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(`{"job_id":"e1","status":"failed","error":"bad key ${key.replaceAll("/", "\\/")}"}`);
+    }
+    if (path === "/job/unicode") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(`{"job_id":"e1","status":"failed","error":"${jsonUpper(key)}","hint":"${mixed(key)}","${jsonUpper(key)}":1}`);
+    }
+    if (path === "/errors/unicode") {
+      // Not a job poll, and an error status: the JSON path still parses it.
+      res.writeHead(401, { "content-type": "application/json; charset=utf-8" });
+      return res.end(`{"error":"invalid key \\u0022${spell(key, (c, i) => (i % 2 ? `\\u${hex(c).padStart(4, "0")}` : c))}\\u0022"}`);
+    }
+    if (path === "/text/escapes") {
+      // Not JSON: the stream is scanned; the key's forms split across writes.
+      res.writeHead(500, { "content-type": "text/plain" });
+      const body = `a ${jsonUpper(key)} b ${mixed(key)} c ${percentAll(key)} d ${key.replaceAll("/", "\\/")} e`;
+      for (let i = 0; i < body.length; i += 7) {
+        res.write(body.slice(i, i + 7));
+        await new Promise((r) => setImmediate(r));
+      }
+      return res.end();
+    }
+    if (path === "/redirect/away" || path === "/redirect/home") {
+      const to = path.endsWith("away") ? "https://elsewhere.example/cb" : `http://${req.headers.host}/v1/large_results/r1`;
+      res.writeHead(302, { location: `${to}?k=${percentAll(key)}&j=${mixed(key)}`, "retry-after": percentAll(key), "content-length": 0 });
+      return res.end();
+    }
+    const coded = path.match(/^\/(job|text)\/coded-(.+)$/);
+    if (coded) {
+      const codings = decodeURIComponent(coded[2]); // "gzip", "deflate, br", "compress", ...
+      const plain = Buffer.from(coded[1] === "job" ? job(`key ${key} rejected`) : `key ${key} rejected`);
+      let body = plain;
+      for (const c of codings.split(",").map((x) => x.trim())) body = COMPRESS[c] ? COMPRESS[c](body) : Buffer.concat([Buffer.from("??"), body]);
+      res.writeHead(200, {
+        "content-type": coded[1] === "job" ? "application/json" : "text/plain",
+        "content-encoding": codings,
+        "content-length": body.length,
+      });
+      return res.end(body);
+    }
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end("{}");
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** GET over a plain socket: the raw request target, and the answer's bytes as sent (no decompression). */
+function rawGet(origin, target, host = new URL(origin).host) {
+  const { hostname, port } = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`); // the server closes after answering
+    });
+    const parts = [];
+    socket.on("data", (c) => parts.push(c));
+    socket.on("error", reject);
+    socket.on("end", () => {
+      const all = Buffer.concat(parts);
+      const split = all.indexOf("\r\n\r\n");
+      const [statusLine, ...lines] = all.subarray(0, split).toString("latin1").split("\r\n");
+      const headers = {};
+      for (const line of lines) {
+        const at = line.indexOf(":");
+        headers[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
+      }
+      let body = all.subarray(split + 4);
+      if (/chunked/i.test(headers["transfer-encoding"] ?? "")) body = unchunk(body);
+      resolve({ status: Number(statusLine.split(" ")[1]), headers, body });
+    });
+  });
+}
+
+function unchunk(buf) {
+  const out = [];
+  for (let at = 0; ;) {
+    const eol = buf.indexOf("\r\n", at);
+    const size = parseInt(buf.subarray(at, eol).toString("latin1"), 16);
+    if (!size) return Buffer.concat(out);
+    out.push(buf.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+}
+
+describe("issue 19 (15): every encoding of the key is masked", { concurrency: true }, () => {
+  let encoder;
+  let encDemo;
+  const encLogs = [];
+  before(async () => {
+    encoder = await startEncoder();
+    encDemo = await startDemo({ port: 0, pkgDir: stub, apiKey: ENC_KEY, upstream: `${encoder.origin}/v1`, log: (l) => encLogs.push(l) });
+  });
+  after(async () => {
+    await Promise.all([encDemo?.close(), encoder?.close()]);
+    assert.ok(!encLogs.some((l) => l.includes(ENC_KEY)), "the key is in a log line");
+  });
+  const get = async (path) => {
+    const r = await rawGet(encDemo.url, path);
+    assertNoEncodedKey(path, r.status, r.headers, r.body);
+    return { ...r, text: r.body.toString("utf8") };
+  };
+
+  test("JSON with the key's / written \\/: masked in the parsed string", async () => {
+    const r = await get("/pulse/job/slash");
+    assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.text).error, `bad key ${ENC_MASK}`);
+    assert.equal(Number(r.headers["content-length"]), r.body.length);
+  });
+
+  test("JSON with \\uXXXX escapes (upper, lower, mixed with %XX and literals), in values and property names", async () => {
+    const r = await get("/pulse/job/unicode");
+    assert.equal(r.status, 200);
+    const job = JSON.parse(r.text);
+    assert.equal(job.error, ENC_MASK);
+    const decodedHint = JSON.parse(`"${mixed(ENC_KEY)}"`); // the \u escapes decoded, the %XX as they stand
+    assert.equal(job.hint, "*".repeat(decodedHint.length), "the %XX left in the decoded string are masked too");
+    assert.equal(job[ENC_MASK], 1, "a property name is masked too");
+    const e = await get("/pulse/errors/unicode");
+    assert.equal(e.status, 401);
+    assert.equal(JSON.parse(e.text).error, `invalid key "${ENC_MASK}"`);
+  });
+
+  test("a text answer: every form is masked in the stream, across chunks, lengths kept", async () => {
+    const r = await get("/pulse/text/escapes");
+    assert.equal(r.status, 500);
+    const forms = [jsonUpper(ENC_KEY), mixed(ENC_KEY), percentAll(ENC_KEY), ENC_KEY.replaceAll("/", "\\/")];
+    assert.equal(r.text, `a ${"*".repeat(forms[0].length)} b ${"*".repeat(forms[1].length)} c ${"*".repeat(forms[2].length)} d ${"*".repeat(forms[3].length)} e`);
+  });
+
+  test("a percent-encoded key in Location (elsewhere and rewritten to the proxy) and Retry-After", async () => {
+    for (const [path, prefix] of [["/pulse/redirect/away", "https://elsewhere.example/cb?k="], ["/pulse/redirect/home", `${encDemo.url}pulse/large_results/r1?k=`]]) {
+      const r = await get(path);
+      assert.equal(r.status, 302, path);
+      assert.ok(r.headers.location.startsWith(prefix), `${path}: ${r.headers.location}`);
+      assert.match(r.headers.location, /\?k=\*+&j=\*+$/, path);
+      assert.match(r.headers["retry-after"], /^\*+$/, path);
+    }
+  });
+
+  for (const codings of ["gzip", "deflate", "br", "deflate, br"]) {
+    test(`a ${codings} answer the proxy did not ask for is decoded, masked and sent as identity`, async () => {
+      for (const kind of ["job", "text"]) {
+        const r = await get(`/pulse/${kind}/coded-${encodeURIComponent(codings)}`);
+        assert.equal(r.status, 200, `${kind}: ${r.text}`);
+        assert.equal(r.headers["content-encoding"], undefined, `${kind}: the content-encoding is not passed on`);
+        const text = kind === "job" ? JSON.parse(r.text).error : r.text;
+        assert.equal(text, `key ${ENC_MASK} rejected`, kind);
+      }
+    });
+  }
+
+  test("a content-encoding the proxy cannot decode: 502 with a clear message, nothing of the body", async () => {
+    for (const codings of ["compress", "gzip, zstd"]) {
+      const r = await get(`/pulse/job/coded-${encodeURIComponent(codings)}`);
+      assert.equal(r.status, 502, codings);
+      assert.equal(r.headers["content-encoding"], undefined);
+      assert.match(JSON.parse(r.text).error, /content-encoding this proxy cannot decode/);
+    }
+    assert.ok(encLogs.some((l) => /cannot decode/.test(l)), "the refusal is logged");
+  });
+
+  test("unit: the stream masker catches every form split at any chunk size", async () => {
+    const r = redactor(ENC_KEY);
+    const forms = [ENC_KEY, jsonUpper(ENC_KEY), mixed(ENC_KEY), percentAll(ENC_KEY), ENC_KEY.replaceAll("/", "\\/")];
+    const text = `x${forms.join("|")}y`;
+    const want = `x${forms.map((f) => "*".repeat(f.length)).join("|")}y`;
+    for (const size of [1, 2, 3, 5, 6, 7, ENC_KEY.length, 6 * ENC_KEY.length, 1000]) {
+      const chunks = [];
+      for (let i = 0; i < text.length; i += size) chunks.push(Buffer.from(text.slice(i, i + size)));
+      const out = [];
+      for await (const c of r.stream(chunks)) out.push(c);
+      assert.equal(Buffer.concat(out).toString(), want, `chunk size ${size}`);
+    }
+    assert.equal(r.text("ENC/KEY-7F3A9C/QZ_X"), "ENC/KEY-7F3A9C/QZ_X", "the key's own letters keep their case: no false match");
+  });
+});
+
+describe("issue 19 (16-18): the demo's static server", { concurrency: true }, () => {
+  let dir;
+  let outside;
+  let site;
+  before(async () => {
+    dir = stubPackage();
+    outside = mkdtempSync(join(tmpdir(), "pulse-demo-outside-"));
+    writeFileSync(join(outside, "secret.txt"), "outside the served directory\n");
+    symlinkSync(join(outside, "secret.txt"), join(dir, "web", "leak.txt"));
+    symlinkSync(outside, join(dir, "web", "out"));
+    symlinkSync(join(dir, "web", "index.js"), join(dir, "web", "alias.js"));
+    site = await startDemo({ port: 0, pkgDir: dir });
+  });
+  after(async () => {
+    await site?.close();
+    for (const d of [dir, outside]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+  const siteOrigin = () => site.url.replace(/\/$/, "");
+
+  test("16: a directory redirect never names another host", async () => {
+    const cases = [
+      ["//evil.example/worker", 404, null],
+      ["/\\evil.example/worker", 404, null],
+      ["///evil.example/worker", 404, null],
+      ["//worker", 301, "/worker/"],
+      ["/\\worker", 301, "/worker/"],
+      ["/.//worker?x=1", 301, "/worker/?x=1"],
+      ["/worker?x=1", 301, "/worker/?x=1"],
+      ["/pulse-jobs//web", 301, "/pulse-jobs//web/"],
+    ];
+    for (const [target, status, location] of cases) {
+      const r = await rawGet(siteOrigin(), target);
+      const where = `${target} → ${r.status} ${r.headers.location ?? ""}`;
+      if (r.headers.location !== undefined) {
+        assert.ok(!/^[/\\]{2}/.test(r.headers.location), where);
+        assert.equal(new URL(r.headers.location, site.url).origin, siteOrigin(), where);
+      }
+      assert.equal(r.status, status, where);
+      assert.equal(r.headers.location, location ?? undefined, where);
+    }
+  });
+
+  test("17: every answer forbids framing (CSP frame-ancestors, X-Frame-Options)", async () => {
+    const sample = ["/", "/index.html", "/app.js", "/backend.json", "/nope", "/worker", "/api/job/x", "/pulse/job/x", "/pulse-jobs/web/index.js"];
+    for (const path of sample) {
+      const r = await rawGet(siteOrigin(), path);
+      const csp = r.headers["content-security-policy"] ?? "";
+      assert.match(csp, /(^|;)\s*frame-ancestors 'none'\s*(;|$)/, `${path} (${r.status}): ${csp}`);
+      assert.match(csp, /default-src 'self'/, `${path}: the page's own policy is kept`);
+      assert.equal(r.headers["x-frame-options"], "DENY", path);
+    }
+    const proxied = await rawGet(echoOrigin(), "/pulse/job/pointer-in");
+    assert.match(proxied.headers["content-security-policy"], /frame-ancestors 'none'/, "proxy answers too");
+    assert.equal(proxied.headers["x-frame-options"], "DENY");
+  });
+
+  test("18: a symlink to a file or directory outside the served directory is not served", async () => {
+    for (const path of ["/pulse-jobs/web/leak.txt", "/pulse-jobs/web/out/secret.txt", "/pulse-jobs/web/out/"]) {
+      const r = await rawGet(siteOrigin(), path);
+      assert.equal(r.status, 404, `${path}: ${r.body}`);
+      assert.ok(!r.body.toString().includes("outside the served"), path);
+    }
+    const inside = await rawGet(siteOrigin(), "/pulse-jobs/web/alias.js");
+    assert.equal(inside.status, 200, "a symlink that stays inside is served");
+    assert.equal(inside.body.toString(), "export {};\n");
   });
 });
 
