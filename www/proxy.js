@@ -291,7 +291,7 @@ export function createPulseProxy({
       });
       upReq.on("timeout", () => upReq.destroy(Object.assign(new Error("upstream timeout"), { code: "ETIMEDOUT" })));
       upReq.on("error", (err) => {
-        if (browserLeft) return;
+        if (browserLeft || res.writableEnded) return; // nothing left to answer (a refused encoding was)
         if (res.headersSent) return res.destroy();
         const timedOut = err.code === "ETIMEDOUT";
         say(`demo proxy: ${ctx.label}: the Pulse API ${timedOut ? "did not answer" : "could not be reached"} (${err.code ?? "error"})`);
@@ -305,6 +305,8 @@ export function createPulseProxy({
         relay(upRes, res, to, ctx).catch((err) => {
           // The browser leaving mid-answer is routine (an aborted wait); the upstream failing is not.
           if (!browserLeft && err.code !== "ERR_STREAM_PREMATURE_CLOSE") say(`demo proxy: ${ctx.label}: the answer broke off (${err.code ?? "error"})`);
+          // Not begun yet (a body that would not decompress, say): a clear 502 rather than a reset.
+          if (!browserLeft && !res.headersSent) return sendJson(res, 502, { error: "The Pulse API's answer broke off or could not be decoded." });
           res.destroy();
         });
       });

@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 
 import { CHROMIUM, ROOT, launchBrowser, newPage, nonce, screenshot, waitReady, waitState } from "./helpers.js";
 
-const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; frame-ancestors 'none'";
 const KEY = "server-side-pulse-key-5e0b9d7a41";
 const PKG_DIR = process.env.PULSE_JOBS_PKG_DIR ? resolve(process.env.PULSE_JOBS_PKG_DIR) : join(ROOT, "pkg");
 
@@ -43,6 +43,7 @@ async function openDemo(width = 1280, height = 900) {
   const response = await p.page.goto(demo.url);
   assert.equal(response.status(), 200);
   assert.equal(response.headers()["content-security-policy"], CSP);
+  assert.equal(response.headers()["x-frame-options"], "DENY");
   await waitReady(p.page);
   return p;
 }

@@ -693,6 +693,7 @@ const DECOMPRESS = { gzip: zlib.gunzipSync, "x-gzip": zlib.gunzipSync, deflate: 
 function assertNoEncodedKey(where, status, headers, raw) {
   let body = raw;
   for (const coding of String(headers["content-encoding"] ?? "").split(",").map((c) => c.trim()).filter(Boolean).reverse()) {
+    if (!DECOMPRESS[coding]) break; // scanned as it stands
     body = DECOMPRESS[coding](body);
   }
   const text = body.toString("utf8");
@@ -753,6 +754,10 @@ async function startEncoder() {
       const to = path.endsWith("away") ? "https://elsewhere.example/cb" : `http://${req.headers.host}/v1/large_results/r1`;
       res.writeHead(302, { location: `${to}?k=${percentAll(key)}&j=${mixed(key)}`, "retry-after": percentAll(key), "content-length": 0 });
       return res.end();
+    }
+    if (path === "/job/corrupt-gzip") {
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+      return res.end(`{"error":"${key}"} is not gzip`);
     }
     const coded = path.match(/^\/(job|text)\/coded-(.+)$/);
     if (coded) {
@@ -892,6 +897,12 @@ describe("issue 19 (15): every encoding of the key is masked", { concurrency: tr
       assert.match(JSON.parse(r.text).error, /content-encoding this proxy cannot decode/);
     }
     assert.ok(encLogs.some((l) => /cannot decode/.test(l)), "the refusal is logged");
+  });
+
+  test("a body that does not decompress: 502 with a message, not the bytes", async () => {
+    const r = await get("/pulse/job/corrupt-gzip");
+    assert.equal(r.status, 502);
+    assert.match(JSON.parse(r.text).error, /could not be decoded/);
   });
 
   test("unit: the stream masker catches every form split at any chunk size", async () => {
