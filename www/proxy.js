@@ -345,7 +345,7 @@ export function createPulseProxy({
   }
 
   function requestHeaders(req) {
-    // accept-encoding identity: the proxy must see the bytes to mask the key and rewrite links.
+    // accept-encoding identity: the proxy must see the bytes to mask the key and rewrite links (an answer compressed anyway is decoded in relay).
     const headers = { "x-api-key": key, "accept-encoding": "identity", "user-agent": "pulse-jobs-demo-proxy" };
     for (const name of FORWARD_REQUEST) {
       if (name !== "accept" && req.method !== "POST") continue;

@@ -212,7 +212,7 @@ function inside(file, dir) {
 
 /**
  * Where a request for a directory is sent: its parsed path plus "/", never
- * built from the raw target, and never starting with "//" or "/\\", which a
+ * built from the raw target, and never starting with "//" or "/\", which a
  * browser reads as another host.
  */
 function directoryLocation(url) {
