@@ -20,7 +20,7 @@ export async function extractAndWait(fileUrl: string): Promise<Job | string> {
 
 // The aliases keep the two apart: a pulse-jobs client has no `extract`, and
 // an SDK error has no `code`.
-// @ts-expect-error
+// @ts-expect-error TS2339 a pulse-jobs client has no extract
 new JobWaiter().extract;
-// @ts-expect-error
+// @ts-expect-error TS2339 an SDK error has no code
 new PulseApiError().code;

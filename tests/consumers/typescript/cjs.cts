@@ -3,7 +3,7 @@ import pulse = require("pulse-jobs");
 
 export async function run(): Promise<string> {
   const job = await pulse.waitForJob("job-1", { apiKey: "key" });
-  // @ts-expect-error status is a string, not a number
+  // @ts-expect-error TS2322 status is a string, not a number
   const n: number = job.status;
   void n;
   return job.job_id;

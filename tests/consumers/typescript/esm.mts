@@ -1,6 +1,6 @@
 // Type-checked only (tsc --noEmit): the declarations as an ES-module app sees them.
 import { cancelJob, getJob, PulseClient, PulseError, waitForJob, waitForJobs, watchJob } from "pulse-jobs";
-import type { ErrorCode, Job, ProgressInfo, WaitOptions } from "pulse-jobs";
+import type { ErrorCode, ExtractResult, Job, LargeResultPointer, ProgressInfo, WaitOptions } from "pulse-jobs";
 
 const options: WaitOptions = {
   apiKey: "key",
@@ -24,7 +24,7 @@ const options: WaitOptions = {
 export async function run(): Promise<string> {
   const job: Job = await waitForJob("job-1", options);
   const status: string = job.status;
-  const same: Job = await getJob(job.job_id, { apiKey: "key" });
+  const same: Job<ExtractResult | LargeResultPointer> = await getJob(job.job_id, { apiKey: "key" });
   const { job_id, message } = await cancelJob(same.job_id);
   const client = new PulseClient({ apiKey: "key", fetch: globalThis.fetch });
   await client.waitForJob("job-2", { jitter: 0 });
@@ -58,19 +58,19 @@ export async function many(): Promise<number> {
   return settled.filter((r) => r.status === "fulfilled" && r.value.job_id).length + more.length;
 }
 
-// @ts-expect-error jobIds is an array
+// @ts-expect-error TS2345 jobIds is an array
 void waitForJobs("a");
-// @ts-expect-error cancelOnAbort is a boolean
+// @ts-expect-error TS2769 cancelOnAbort is a boolean
 void waitForJob("j", { cancelOnAbort: 1 });
-// @ts-expect-error a watch yields jobs, not strings
+// @ts-expect-error TS2322 a watch yields jobs, not strings
 for await (const s of watchJob("j") as AsyncIterableIterator<Job>) { const n: number = s; void n; }
 
-// @ts-expect-error a job id is a string
+// @ts-expect-error TS2345 a job id is a string
 void waitForJob(42);
-// @ts-expect-error jitter is a number
+// @ts-expect-error TS2769 jitter is a number
 void waitForJob("j", { jitter: "0.2" });
-// @ts-expect-error getJob takes no polling options' callbacks
+// @ts-expect-error TS2353 getJob takes no polling options' callbacks
 void getJob("j", { onProgress: () => {} });
-// @ts-expect-error no such error code
+// @ts-expect-error TS2322 no such error code
 const wrong: ErrorCode = "NOT_A_CODE";
 void wrong;
