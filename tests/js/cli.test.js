@@ -407,28 +407,27 @@ describe("the JSON is never lost", PARALLEL, () => {
     test(`${command} --out in a missing directory: exit 1 OUTPUT_FAILED, nothing sent`, async () => {
       const id = jid("steps_1");
       const r = await cli([command, id, "--out", missing]);
+      assert.deepEqual(m.requestsFor(id), [], "nothing reached the mock");
       expectExit(r, 1);
       assert.match(r.stderr, new RegExp(`^pulse-jobs: OUTPUT_FAILED: cannot write --out ${escaped(missing)}: ENOENT: no such file or directory\n$`));
       assert.equal(r.stdout, "");
-      assert.deepEqual(m.requestsFor(id), [], "nothing reached the mock");
     });
   }
 
   test("extract --wait --out in a missing directory: exit 1 OUTPUT_FAILED, nothing submitted", { skip: WAITS_ON_SUBMIT }, async () => {
     const url = `https://example.com/${jid("never-sent")}.pdf`;
     const r = await cli(["extract", "--file-url", url, "--wait", "--out", missing, "--json"]);
+    assert.deepEqual(m.mock.requests.filter((x) => JSON.stringify(x.body ?? null).includes(url)), [], "nothing submitted");
     expectExit(r, 1);
-    assert.equal(JSON.parse(r.stderr).code, "OUTPUT_FAILED");
-    assert.ok(JSON.parse(r.stderr).message.includes(missing));
-    assert.deepEqual(m.mock.requests.filter((x) => JSON.stringify(x.body ?? null).includes(url)), []);
+    assert.deepEqual(JSON.parse(r.stderr), { code: "OUTPUT_FAILED", message: `cannot write --out ${missing}: ENOENT: no such file or directory` });
   });
 
   test("--out naming a directory: exit 1 OUTPUT_FAILED (EISDIR), nothing sent", async () => {
     const id = jid("ok");
     const r = await cli(["wait", id, "--out", dir]);
+    assert.deepEqual(m.requestsFor(id), [], "nothing reached the mock");
     expectExit(r, 1);
     assert.match(r.stderr, new RegExp(`^pulse-jobs: OUTPUT_FAILED: cannot write --out ${escaped(dir)}: EISDIR`, "m"));
-    assert.deepEqual(m.requestsFor(id), []);
   });
 
   test("--out under a real file-size limit (ulimit -f 200): exit 1 EFBIG, the old file intact, no temp file", async () => {
@@ -438,12 +437,12 @@ describe("the JSON is never lost", PARALLEL, () => {
     fs.writeFileSync(file, old);
     const id = jid("large_600000"); // about 600 KB of JSON, over 200 blocks of 1 KB
     const r = await cli(["wait", id, "--out", file], { via: 'ulimit -f 200; exec "$@"' });
+    assert.equal(m.storageFor(id).length, 1, "the result was downloaded, so the write was tried");
+    assert.ok(fs.readFileSync(file).equals(old), `the old file, byte for byte (now ${fs.statSync(file).size} bytes)`);
+    assert.deepEqual(fs.readdirSync(sub), ["job.json"], "no temp file left");
     expectExit(r, 1);
     assert.equal(r.signal, null, "not killed by SIGXFSZ");
     assert.match(r.stderr, new RegExp(`^pulse-jobs: OUTPUT_FAILED: cannot write --out ${escaped(file)}: EFBIG: file too large$`, "m"));
-    assert.equal(m.storageFor(id).length, 1, "the result was downloaded, so the write was tried");
-    assert.ok(fs.readFileSync(file).equals(old), "the old file, byte for byte");
-    assert.deepEqual(fs.readdirSync(sub), ["job.json"], "no temp file left");
   });
 
   test("--out replaces a file whole, keeps its mode, writes through a symlink, leaves no temp file", async () => {
