@@ -1,15 +1,19 @@
 // Assembles pkg/ from this template and the `wasm-pack build --target web`
-// output. The wasm travels inside the package's JS, so that no bundler, server
-// bundle or runtime has to find, copy or read a .wasm file:
-//   web/wasm.js    the wasm gzipped by zopfli, base64 (browsers inflate it with DecompressionStream)
-//   node/wasm.cjs  the wasm as is, base64 (decoded with atob, compiled synchronously)
-// One glue serves both: minified ES module for browsers, CommonJS for Node.
+// output. Every entry starts the wasm on its first call, never at import:
+//   web/     browsers and bundlers: the shell loads with the page; the glue
+//            (start.js, pulse_jobs.js) and the wasm (wasm.js: gzipped by
+//            zopfli, base64, inflated with DecompressionStream or inflate.js)
+//            are chunks of their own, imported on first use
+//   edge/    Workers (workerd) and Vercel/Next.js edge (edge-light): the glue
+//            and pulse_jobs.wasm, which their bundlers compile to a module
+//   node/    Node, Deno, Bun: one CommonJS bundle of the shell and the glue,
+//            with the wasm as base64 in wasm.cjs, compiled synchronously
 // Usage: node pkg-template/assemble.js <wasm-pack-out> <pkg-dir>
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { buildSync, transformSync } from "esbuild";
+import { build, buildSync } from "esbuild";
 import { gzippedBase64, minify } from "./compress.js";
 
 const [wasmOut, pkg] = process.argv.slice(2);
@@ -19,30 +23,21 @@ const read = (path) => readFileSync(path, "utf8");
 const version = read(join(template, "..", "Cargo.toml")).match(/^version = "(.+)"$/m)[1];
 
 rmSync(pkg, { recursive: true, force: true });
-mkdirSync(join(pkg, "node"), { recursive: true });
-mkdirSync(join(pkg, "web"), { recursive: true });
+for (const dir of ["node", "web", "edge"]) mkdirSync(join(pkg, dir), { recursive: true });
 
 const manifest = JSON.parse(read(join(template, "package.json")));
 writeFileSync(join(pkg, "package.json"), JSON.stringify({ ...manifest, version }, null, 2) + "\n");
 
-for (const file of ["node/index.cjs", "node/index.mjs", "index.d.ts", "cli.js"]) copyFileSync(join(template, file), join(pkg, file));
-// What a browser loads is minified (the sources' comments are for this repository; index.d.ts documents the API).
-for (const file of ["web/index.js", "pulse_error.js", "client.js", "watch.js", "batch.js"]) writeFileSync(join(pkg, file), minify(read(join(template, file))));
+for (const file of ["node/index.mjs", "index.d.ts", "cli.js"]) copyFileSync(join(template, file), join(pkg, file));
+// The shell, minified (the sources' comments are for this repository; index.d.ts documents the API).
+const shell = ["surface.js", "pulse_error.js", "client.js", "watch.js", "batch.js", "base64.js"];
+const entries = ["web/index.js", "web/start.js", "web/inflate.js", "edge/surface.js", "edge/workerd.js", "edge/edge-light.js"];
+for (const file of [...shell, ...entries]) writeFileSync(join(pkg, file), minify(read(join(template, file))));
 for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE", "docs/contract.md", "docs/decisions.md"]) {
   mkdirSync(dirname(join(pkg, file)), { recursive: true });
   copyFileSync(join(template, "..", file), join(pkg, file));
 }
-// CommonJS twins of the ES-module sources, so each exists once in the repository.
 writeFileSync(join(pkg, "index.d.cts"), read(join(template, "index.d.ts")));
-const cjsTwin = (file, names) =>
-  writeFileSync(
-    join(pkg, file.replace(/\.js$/, ".cjs")),
-    `"use strict";\n${read(join(template, file)).replace(/^export (class|function|async function) /gm, "$1 ")}\nmodule.exports = { ${names.join(", ")} };\n`,
-  );
-cjsTwin("pulse_error.js", ["PulseError", "coreError"]);
-cjsTwin("client.js", ["publicClient"]);
-cjsTwin("watch.js", ["watch"]);
-cjsTwin("batch.js", ["settleAll", "callLocal"]);
 
 // The wasm's import and export names (wasm-bindgen's are long, with hashes:
 // 5.4 KB of the wasm, and again in the glue) shortened by wasm-opt, and the
@@ -70,20 +65,52 @@ function rename(text, from, to, prefix = "") {
   return text.replace(pattern, () => `${prefix}${to}`);
 }
 
-// The glue's fallback to a .wasm file beside it: bundlers would look for that
-// file (and fail the build), and the entries always pass the bytes.
 let glue = read(join(wasmOut, "pulse_jobs.js"));
-glue = swap(glue, "module_or_path = new URL('pulse_jobs_bg.wasm', import.meta.url);", 'throw new Error("pulse-jobs: the wasm bytes are passed in");');
 for (const [, from, to] of imports) glue = rename(glue, from, to);
 glue = swap(glue, '"./pulse_jobs_bg.js": import0', `"${moduleName}": import0`);
 for (const [from, to] of exports) glue = rename(glue, from, to, "wasm.");
+// The glue's own loader (its fallback to a .wasm file beside it, which
+// bundlers would look for, its fetching and its `instanceof` checks) gives
+// way to `instantiate` and `instantiateSync` (Node): a `WebAssembly.Module`
+// of any realm (Next.js hands over one from another, where `instanceof`
+// fails) or bytes. Bundling below drops the loader's code.
+glue = swap(glue, "export { initSync, __wbg_init as default };", "");
+glue += `
+export async function instantiate(source) {
+  if (wasm !== undefined) return;
+  const made = await WebAssembly.instantiate(source, __wbg_get_imports());
+  __wbg_finalize_init(made.instance ?? made, made.module ?? source);
+}
+export function instantiateSync(source) {
+  if (wasm !== undefined) return;
+  const module = Object.prototype.toString.call(source) === "[object WebAssembly.Module]" ? source : new WebAssembly.Module(source);
+  __wbg_finalize_init(new WebAssembly.Instance(module, __wbg_get_imports()), module);
+}
+`;
 // The JS helpers the Rust imports (wasm-bindgen's `snippets/`) inlined, so the glue stays one file.
 glue = buildSync({ stdin: { contents: glue, resolveDir: wasmOut }, bundle: true, format: "esm", write: false, logLevel: "error" }).outputFiles[0].text;
 writeFileSync(join(pkg, "web", "pulse_jobs.js"), minify(glue));
-const node = transformSync(glue, { format: "cjs", target: "es2020", logLevel: "error" });
-writeFileSync(join(pkg, "node", "pulse_jobs.cjs"), node.code);
+// Node: the shell and the glue in one CommonJS file, the wasm left to wasm.cjs.
+const glueForNode = {
+  name: "glue",
+  setup(node) {
+    node.onResolve({ filter: /\/pulse_jobs\.js$/ }, () => ({ path: "glue", namespace: "glue" }));
+    node.onLoad({ filter: /.*/, namespace: "glue" }, () => ({ contents: glue, loader: "js" }));
+  },
+};
+await build({
+  entryPoints: [join(template, "node", "index.js")],
+  outfile: join(pkg, "node", "index.cjs"),
+  bundle: true,
+  format: "cjs",
+  target: "es2020",
+  external: ["./wasm.cjs"],
+  plugins: [glueForNode],
+  logLevel: "error",
+});
 
 const base64 = await gzippedBase64(wasm);
 writeFileSync(join(pkg, "web", "wasm.js"), `// The wasm core, gzipped, base64.\nexport default "${base64}";\n`);
+writeFileSync(join(pkg, "pulse_jobs.wasm"), wasm);
 writeFileSync(join(pkg, "node", "wasm.cjs"), `// The wasm core, base64.\nmodule.exports = "${wasm.toString("base64")}";\n`);
 console.log(`assembled ${pkg} (pulse-jobs ${version})`);

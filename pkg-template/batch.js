@@ -45,10 +45,10 @@ export async function settleAll(start, jobIds, options, PulseError) {
  * the call's `maxConcurrentRequests` and `maxRequestsPerSecond` (a client's
  * defaults otherwise), and nothing with other calls.
  *
- * @param {new (options?: object) => any} Core the wasm-bindgen client class
+ * @param {(options?: object) => any} newCore the wasm-bindgen client, or a promise of it while the wasm starts
  * @param {typeof import("./pulse_error.js").PulseError} PulseError
  */
-export function callLocal(Core, PulseError) {
+export function callLocal(newCore, PulseError) {
   return async (jobIds, options) => {
     let caps;
     try {
@@ -56,7 +56,7 @@ export function callLocal(Core, PulseError) {
     } catch (error) {
       throw new PulseError("options could not be read", { code: "INVALID_ARGUMENT", cause: error });
     }
-    const local = new Core(caps);
+    const local = await newCore(caps);
     try {
       return await settleAll((ids, o) => local.waitForJobs(ids, o), jobIds, options, PulseError);
     } finally {

@@ -3,19 +3,18 @@
  * so that a freed client rejects its calls with a `PulseError` instead of
  * throwing from the glue, and a second `free()` does nothing.
  *
- * Before the wasm is ready (in browsers, the moments after the import), the
- * core client is made when it is: its options are read and checked then, and
- * a bad one rejects each call instead of throwing from the constructor.
+ * Before the wasm is ready (in browsers and on the edge, until the first
+ * call), the core client is made when it is: its options are read and
+ * checked then, and a bad one rejects each call instead of throwing from the
+ * constructor.
  *
  * @param {object} parts
- * @param {new (options?: object) => any} parts.Core the wasm-bindgen class
- * @param {Promise<void>} parts.ready settles when the wasm is loaded
- * @param {() => boolean} parts.loaded whether it is
+ * @param {(options?: object) => any} parts.newCore the wasm-bindgen client, or a promise of it while the wasm starts
  * @param {typeof import("./pulse_error.js").PulseError} parts.PulseError
  * @param {typeof import("./watch.js").watch} parts.watch
  * @param {typeof import("./batch.js").settleAll} parts.settleAll
  */
-export function publicClient({ Core, ready, loaded, PulseError, watch, settleAll }) {
+export function publicClient({ newCore, PulseError, watch, settleAll }) {
   const freed = () =>
     Promise.reject(new PulseError("this PulseClient was freed; create a new one", { code: "INVALID_ARGUMENT" }));
 
@@ -23,12 +22,8 @@ export function publicClient({ Core, ready, loaded, PulseError, watch, settleAll
     /** The core client, a promise of it while the wasm loads, or undefined once freed. */
     #core;
     constructor(options) {
-      if (loaded()) {
-        this.#core = new Core(options);
-      } else {
-        this.#core = ready.then(() => new Core(options));
-        this.#core.catch(() => {}); // reported by each call instead
-      }
+      this.#core = newCore(options);
+      if (this.#core instanceof Promise) this.#core.catch(() => {}); // reported by each call instead
     }
     #call(method, ...args) {
       const core = this.#core;

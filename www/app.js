@@ -1,6 +1,6 @@
 // The pulse-jobs demo page. Imports the package's browser entry exactly as an
 // app served from the same origin would; no init call is needed.
-import { submitJob, waitForJob, cancelJob, PulseError } from "/pulse-jobs/web/index.js";
+import { submitJob, waitForJob, cancelJob, preload, PulseError } from "/pulse-jobs/web/index.js";
 
 import { formatBytes, formatInt, formatMs } from "./format.js";
 import { renderJsonTree } from "./json-tree.js";
@@ -498,6 +498,13 @@ ui.start.disabled = false;
 ui.watch.disabled = false;
 ui.boot.hidden = true;
 document.documentElement.dataset.ready = "true";
+// The wasm starts now rather than on the first click; where the browser
+// refuses it (a CSP without 'wasm-unsafe-eval'), the page says why.
+preload().catch((error) => {
+  ui.boot.hidden = false;
+  ui.boot.className = "boot error";
+  ui.boot.textContent = error.message;
+});
 const saved = savedWait();
 if (saved && typeof saved.jobId === "string") {
   ui.jobId.value = saved.jobId;

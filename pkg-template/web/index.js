@@ -1,46 +1,12 @@
-// Browsers, workers and bundlers. The wasm is inside `wasm.js` (gzipped,
-// base64), so any bundler ships it with no asset handling or plugin, and it
-// loads without top-level await (which some worker formats cannot have):
-// a call made before it is ready waits for it.
-import init, * as core from "./pulse_jobs.js";
-import gzipped from "./wasm.js";
-import { PulseError, coreError } from "../pulse_error.js";
-import { publicClient } from "../client.js";
-import { watch } from "../watch.js";
-import { callLocal, settleAll } from "../batch.js";
+// Browsers, workers and bundlers without an edge condition. What a page loads
+// with `import "pulse-jobs"` is this module and the small shell it imports;
+// the glue and the wasm are chunks of their own (`./start.js`, `./wasm.js`),
+// imported on the first call or on `preload()`, so a bundler that splits
+// fetches them only then.
+import { surface } from "../surface.js";
 
-async function inflate(base64) {
-  // A loop, not Uint8Array.from with a mapper: 1.5 ms instead of 8 for the wasm.
-  const text = atob(base64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i += 1) bytes[i] = text.charCodeAt(i);
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Response(stream).arrayBuffer();
-}
-
-let loaded = false;
-const ready = inflate(gzipped)
-  .then((bytes) => init({ module_or_path: bytes }))
-  .then(() => {
-    core.setErrorFactory(coreError);
-    loaded = true;
-  });
-// A failed load rejects each call; it must not also be reported as unhandled.
-ready.catch(() => {});
-
-/** `call(...args)` once the wasm is ready: at once when it is already. */
-const whenReady =
-  (call) =>
-  (...args) =>
-    loaded ? call(...args) : ready.then(() => call(...args));
-
-export const waitForJob = whenReady(core.waitForJob);
-export const getJob = whenReady(core.getJob);
-export const cancelJob = whenReady(core.cancelJob);
-export const submitJob = whenReady(core.submitJob);
-export const runJob = whenReady(core.runJob);
-const watchWait = whenReady(core.watchJob);
-export const watchJob = (jobId, options) => watch((onJob, stop) => watchWait(jobId, options, onJob, stop));
-export const waitForJobs = whenReady(callLocal(core.PulseClient, PulseError));
-export const PulseClient = publicClient({ Core: core.PulseClient, ready, loaded: () => loaded, PulseError, watch, settleAll });
-export { PulseError };
+export const { waitForJob, getJob, cancelJob, submitJob, runJob, watchJob, waitForJobs, PulseClient, PulseError, preload } = surface({
+  start: (wasm) => import("./start.js").then((chunk) => chunk.start(wasm)),
+  fix:
+    "Cloudflare Workers and Vercel or Next.js edge code must import pulse-jobs through its workerd or edge-light export condition (wrangler and Next.js do so by default) or pass pulse-jobs/pulse_jobs.wasm, imported as a module, to preload(); a page whose Content-Security-Policy has no 'wasm-unsafe-eval' in script-src cannot run it.",
+});

@@ -7,7 +7,7 @@ import {
   CHROMIUM, isBlank, launchBrowser, mockRequests, newPage, nonce, pngStats, screenshot, startServer, waitReady, waitState,
 } from "./helpers.js";
 
-const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; frame-ancestors 'none'";
 const SECRET = "demo-secret-key-4c1d";
 
 let demo;
@@ -82,7 +82,10 @@ describe(`demo page in ${CHROMIUM}`, () => {
         const origin = new URL(demo.url).origin;
         const foreign = log.requests.filter((r) => !r.url.startsWith(origin));
         assert.deepEqual(foreign, [], "requests to other origins");
-        assert.ok(log.requests.some((r) => r.url.endsWith("/pulse-jobs/web/wasm.js")), "the package's wasm module was fetched");
+        // app.js preloads the wasm as soon as the page is ready
+        const fetchedWasm = () => log.requests.some((r) => r.url.endsWith("/pulse-jobs/web/wasm.js"));
+        for (let i = 0; i < 100 && !fetchedWasm(); i += 1) await page.waitForTimeout(100);
+        assert.ok(fetchedWasm(), "the package's wasm module was fetched");
         await screenshot(page, `demo-initial-${width}`);
         assertClean(log);
       } finally {

@@ -23,8 +23,8 @@ export async function startServer() {
   return startDemo({ port: 0, pkgDir: PKG_DIR });
 }
 
-/** Launch Debian's Chromium headless. */
-export async function launchBrowser() {
+/** Launch Debian's Chromium headless, with `args` besides the usual ones. */
+export async function launchBrowser(args = []) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (apt-get install -y chromium)`);
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -37,6 +37,7 @@ export async function launchBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...args,
     ],
   });
 }
@@ -197,8 +198,8 @@ const MIME = {
   ".txt": "text/plain; charset=utf-8",
 };
 
-/** Serve `dir` (and nothing else) on 127.0.0.1; `served` logs every request. */
-export function serveStatic(dir) {
+/** Serve `dir` (and nothing else) on 127.0.0.1, each answer with `headers`; `served` logs every request. */
+export function serveStatic(dir, headers = {}) {
   const root = resolve(dir);
   const served = [];
   const server = http.createServer((req, res) => {
@@ -217,7 +218,7 @@ export function serveStatic(dir) {
     }
     const type = MIME[extname(file)] || "application/octet-stream";
     served.push({ path: pathname, status: 200, type });
-    res.writeHead(200, { "content-type": type, "cache-control": "no-store" }).end(readFileSync(file));
+    res.writeHead(200, { ...headers, "content-type": type, "cache-control": "no-store" }).end(readFileSync(file));
   });
   return new Promise((resolveServer, reject) => {
     server.once("error", reject);

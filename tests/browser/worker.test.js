@@ -16,7 +16,7 @@ before(async () => {
   browser = await launchBrowser();
   ({ context, page, log } = await newPage(browser, { width: 1280, height: 800 }));
   const response = await page.goto(new URL("worker/", demo.url).href);
-  assert.equal(response.headers()["content-security-policy"], "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'");
+  assert.equal(response.headers()["content-security-policy"], "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; frame-ancestors 'none'");
 });
 
 after(async () => {
@@ -33,7 +33,8 @@ test("the module worker imports the browser entry", async () => {
   assert.deepEqual(ready.exports, { waitForJob: "function", PulseError: "function" });
   // the worker fetched the package and its wasm from the same server
   assert.ok(log.requests.some((r) => r.url.endsWith("/pulse-jobs/web/index.js")));
-  assert.ok(log.requests.some((r) => r.url.endsWith("/pulse-jobs/web/wasm.js")));
+  // the wasm waits for the first call
+  assert.ok(!log.requests.some((r) => r.url.endsWith("/pulse-jobs/web/wasm.js")));
 });
 
 test("waitForJob in the worker polls until completed and posts the job back", async () => {
@@ -49,6 +50,7 @@ test("waitForJob in the worker polls until completed and posts the job back", as
   assert.ok(out.progress[0].nextDelayMs >= 0);
   const recs = await mockRequests(demo, jobId);
   assert.equal(recs.filter((r) => r.method === "GET").length, 3);
+  assert.ok(log.requests.some((r) => r.url.endsWith("/pulse-jobs/web/wasm.js")), "the first call fetched the wasm");
 });
 
 test("a large result is downloaded by URL inside the worker", async () => {
