@@ -392,13 +392,19 @@ function writeAtomically({ path, mode }, text) {
   }
 }
 
-/** Resolves once stdout took the whole text; rejects with its error (EPIPE: the reader left before the end). */
+/**
+ * Resolves once stdout took the whole text; rejects with its error (EPIPE:
+ * the reader left before the end). A file on stdout (`> job.json`) is written
+ * here, in a loop: Node's stream for a file makes one write(2) and drops the
+ * rest of a short one (`ulimit -f`, a full disk) without an error.
+ */
 function writeStdout(text) {
   return new Promise((resolve, reject) => {
     try {
+      if (fs.fstatSync(1).isFile()) return void (fs.writeFileSync(1, text), resolve());
       process.stdout.write(text, (error) => (error ? reject(error) : resolve()));
     } catch (error) {
-      reject(error); // a file on stdout writes synchronously, and throws (EFBIG, ENOSPC)
+      reject(error);
     }
   });
 }

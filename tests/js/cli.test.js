@@ -445,6 +445,14 @@ describe("the JSON is never lost", PARALLEL, () => {
     assert.match(r.stderr, new RegExp(`^pulse-jobs: OUTPUT_FAILED: cannot write --out ${escaped(file)}: EFBIG: file too large$`, "m"));
   });
 
+  test("stdout redirected to a file under ulimit -f 200: exit 1 EFBIG, not a truncated file and exit 0", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(dir, "stdout-")), "job.json");
+    const r = await cli(["wait", jid("large_600000"), file], { via: 'f="${@: -1}"; set -- "${@:1:$#-1}"; ulimit -f 200; exec "$@" > "$f"' });
+    expectExit(r, 1);
+    assert.equal(r.signal, null, "not killed by SIGXFSZ");
+    assert.match(r.stderr, /^pulse-jobs: OUTPUT_FAILED: cannot write the JSON to stdout: EFBIG: file too large$/m);
+  });
+
   test("--out replaces a file whole, keeps its mode, writes through a symlink, leaves no temp file", async () => {
     const sub = fs.mkdtempSync(path.join(dir, "replace-"));
     const file = path.join(sub, "job.json");
