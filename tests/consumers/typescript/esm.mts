@@ -71,6 +71,9 @@ void waitForJob(42);
 void waitForJob("j", { jitter: "0.2" });
 // @ts-expect-error TS2353 getJob takes no polling options' callbacks
 void getJob("j", { onProgress: () => {} });
+// The runtime refused the wasm (docs/contract.md, "Loading").
+const unavailable: ErrorCode = "WASM_UNAVAILABLE";
+void unavailable;
 // @ts-expect-error TS2322 no such error code
 const wrong: ErrorCode = "NOT_A_CODE";
 void wrong;
