@@ -22,7 +22,7 @@ const OPTIONS = {
   "file-url": { type: "string", arg: "URL", help: "a URL the API fetches the document from" },
   wait: { type: "boolean", help: "wait for the submitted job and print it finished" },
   timeout: { type: "string", arg: "TIME", help: "give up waiting after TIME: 500ms, 90s, 30m, 2h; 0 = never (default 30m)" },
-  out: { type: "string", arg: "FILE", help: "write the JSON to FILE instead of stdout" },
+  out: { type: "string", arg: "FILE", help: "write the JSON to FILE instead of stdout (checked first, replaced atomically)" },
   json: { type: "boolean", help: "machine output only: no status lines; a failure is one JSON object on stderr" },
   "cancel-on-interrupt": { type: "boolean", help: "on Ctrl-C (or at --timeout) also cancel the job on the server" },
   help: { type: "boolean", short: "h", help: "show this help" },
@@ -42,7 +42,7 @@ const COMMANDS = {
 };
 const EXIT_CODES = `Exit codes:
   0    done (the job completed; get, cancel or a submission succeeded)
-  1    any other error (HTTP, network, invalid response, ...)
+  1    any other error (HTTP, network, invalid response, output not written, ...)
   2    the job failed, was canceled or expired
   3    timeout (--timeout passed)
   4    usage error or invalid argument
@@ -387,7 +387,7 @@ function writeAtomically({ path, mode }, text) {
     fs.renameSync(temp, path);
   } catch (error) {
     if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
+    fs.rmSync(temp, { force: true }); // nothing of ours is left beside the target
     throw error;
   }
 }
@@ -398,15 +398,9 @@ function writeAtomically({ path, mode }, text) {
  * here, in a loop: Node's stream for a file makes one write(2) and drops the
  * rest of a short one (`ulimit -f`, a full disk) without an error.
  */
-function writeStdout(text) {
-  return new Promise((resolve, reject) => {
-    try {
-      if (fs.fstatSync(1).isFile()) return void (fs.writeFileSync(1, text), resolve());
-      process.stdout.write(text, (error) => (error ? reject(error) : resolve()));
-    } catch (error) {
-      reject(error);
-    }
-  });
+async function writeStdout(text) {
+  if (fs.fstatSync(1).isFile()) return fs.writeFileSync(1, text);
+  await new Promise((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
 }
 
 /** Writes the JSON where prepareOutput said; throws OUTPUT_FAILED. */
