@@ -3,7 +3,8 @@
 // child process, against the mock over real sockets. Exit codes, stdout (only
 // the JSON), stderr (status lines, errors, never the key), usage errors,
 // signals, and the live status line on a real pseudo-terminal (`script`),
-// whose frames are written to test-output/cli/tty-capture.txt.
+// whose frames are written to test-output/cli/tty-capture.txt. The output's
+// failures are real too: `ulimit -f`, a closed fd 1 and `| head` are bash's.
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
