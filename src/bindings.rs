@@ -187,7 +187,7 @@ impl PulseClient {
             .iter()
             .map(|id| {
                 let wait = self.defaults.clone();
-                let given = Given::Read(call.clone());
+                let given = Given::Read(Box::new(call.clone()));
                 let promise =
                     future_to_promise(Box::pin(wait.run(Op::Wait, id, given, Watch::default())));
                 JsValue::from(promise)
@@ -306,7 +306,7 @@ impl Defaults {
         };
         let mut call = match options {
             Given::Raw(options) => read_options(&options, scope)?,
-            Given::Read(call) => call,
+            Given::Read(call) => *call,
         };
         call.hooks.on_job = watch.on_job;
         let merged = call.options.clone().over(&self.options);
@@ -398,7 +398,7 @@ enum Scope {
 #[derive(Debug)]
 enum Given {
     Raw(JsValue),
-    Read(CallOptions),
+    Read(Box<CallOptions>),
 }
 
 /// Options read from JS: the pure part plus what only JS can hold.
