@@ -133,7 +133,7 @@ export function createMock({ apiBase, storageBase, plainStorageBase = plainHttp(
     const answer = record.kind === "json" ? record.fields.mock_answer : undefined;
     const found = typeof answer === "string" ? findScenario(answer) : null;
     if (!found) return null;
-    const ctx = { id, args: found.args, state: { canceled: false }, poll: 1, download: 0, now: now(), headers: {}, apiBase, storageBase, plainStorageBase };
+    const ctx = { id, args: found.args, state: jobs.get(id), poll: 1, download: 0, now: now(), headers: {}, apiBase, storageBase, plainStorageBase };
     return found.scenario.poll(ctx);
   }
 

@@ -125,12 +125,16 @@ describe("maxRequestsPerSecond", () => {
       }
       return most;
     };
-    // The client's own clock (the package decides on Date.now): a start may
-    // be called one clock tick after the decision, never earlier.
+    // The client's own clock (the package decides on Date.now, and timers
+    // never fire early): `fetch` is called in the same task as the decision,
+    // so a start is seen at most a clock tick after it, unless the OS
+    // preempts the process between the two (a few ms on this shared
+    // 2-core machine): that, and only that, is the tolerance.
+    const TOLERANCE = 4;
     const at = starts.map((s) => s.at);
     const clientGaps = at.slice(1).map((t, i) => t - at[i]);
-    assert.ok(Math.min(...clientGaps) >= interval - 1, `client-side gaps ${clientGaps.join(",")}`);
-    assert.ok(windowHolds(at, 1000) <= rate, `${windowHolds(at, 1000)} starts within 1000 ms (client side)`);
+    assert.ok(Math.min(...clientGaps) >= interval - TOLERANCE, `client-side gaps ${clientGaps.join(",")}`);
+    assert.ok(windowHolds(at, 1000 - TOLERANCE) <= rate, `${windowHolds(at, 1000 - TOLERANCE)} starts within ${1000 - TOLERANCE} ms (client side)`);
     // The mock's log: arrival = start + loopback latency, which varies; the
     // honest tolerance is the spread of the latencies this run measured.
     const arrivals = ids.map((id) => m.apiFor(id)[0].at);
@@ -138,8 +142,9 @@ describe("maxRequestsPerSecond", () => {
     const spread = Math.max(...latency) - Math.min(...latency);
     const sorted = [...arrivals].sort((x, y) => x - y);
     const mockGaps = sorted.slice(1).map((t, i) => t - sorted[i]);
-    assert.ok(Math.min(...mockGaps) >= interval - spread, `mock-side gaps ${mockGaps.join(",")} (latency spread ${spread} ms)`);
-    assert.ok(windowHolds(sorted, 1000 - spread) <= rate, `${windowHolds(sorted, 1000 - spread)} arrivals within ${1000 - spread} ms`);
+    const slack = spread + TOLERANCE;
+    assert.ok(Math.min(...mockGaps) >= interval - slack, `mock-side gaps ${mockGaps.join(",")} (latency spread ${spread} ms)`);
+    assert.ok(windowHolds(sorted, 1000 - slack) <= rate, `${windowHolds(sorted, 1000 - slack)} arrivals within ${1000 - slack} ms`);
   });
 });
 
