@@ -793,7 +793,8 @@ function makePlan(index) {
   // A wait given up with cancelOnAbort sends one DELETE, bounded by
   // requestTimeoutMs, before it settles: that time is part of its bound.
   // Options are read once, so a lying getter's first value is the one used.
-  if (plan.shared) entries.set("cancelOnAbort", { how: "value", value: true });
+  const asked = entries.get("cancelOnAbort");
+  if (plan.shared && (!asked || asked.how === "value")) entries.set("cancelOnAbort", { how: "value", value: true });
   const cancelOnAbort = entries.get("cancelOnAbort");
   const readOnce = cancelOnAbort?.how === "lying" ? cancelOnAbort.values[0] : plainValue("cancelOnAbort");
   if (plan.fn === "wait" && readOnce === true) {
