@@ -478,8 +478,9 @@ function makePlan(index) {
     plan.pollScript.push(make(r, plan));
   }
   if (plan.shared === "paused") {
-    plan.pollScript.splice(r.int(0, 1), 0, LONG_429());
-    pollLabels.push("429 Retry-After 30");
+    const at = r.int(0, 1);
+    plan.pollScript.splice(at, 0, LONG_429());
+    pollLabels.splice(at, 0, "429 Retry-After 30");
   }
   plan.dlScript = Array.from({ length: r.int(1, 3) }, () => {
     const [label, , make] = weighted(r, DL_ANSWERS);
