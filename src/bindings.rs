@@ -188,9 +188,7 @@ impl PulseClient {
             .map(|id| {
                 let wait = self.defaults.clone();
                 let given = Given::Read(Box::new(call.clone()));
-                let promise =
-                    future_to_promise(Box::pin(wait.run(Op::Wait, id, given, Watch::default())));
-                JsValue::from(promise)
+                JsValue::from(wait.spawn(Op::Wait, id, given, Watch::default()))
             })
             .collect())
     }
@@ -260,9 +258,14 @@ struct Defaults {
 
 impl Defaults {
     fn start(self, op: Op, subject: JsValue, options: JsValue, watch: Watch) -> Promise {
+        self.spawn(op, subject, Given::Raw(options), watch)
+    }
+
+    /// The one place a call becomes a promise (one copy in the wasm).
+    fn spawn(self, op: Op, subject: JsValue, options: Given, watch: Watch) -> Promise {
         // Boxed: `future_to_promise`'s task would hold the future twice
         // (as the value it captured and as the one it awaits), 4.4 KB per call.
-        future_to_promise(Box::pin(self.run(op, subject, Given::Raw(options), watch)))
+        future_to_promise(Box::pin(self.run(op, subject, options, watch)))
     }
 
     /// Runs `op` on `subject` (a job id, or a submission's body) with the
