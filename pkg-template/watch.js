@@ -8,6 +8,10 @@
  * so a `cancelOnAbort` cancel has been sent by then. `state` is where the
  * wait is (the latest poll's `info.state`), for `resume` after a reload.
  *
+ * An iterator dropped without `return()` stops its wait once it is garbage
+ * collected, as `return()` would: nothing of the wait holds the iterator, so
+ * a wait with `timeoutMs: 0` would otherwise poll (and queue jobs) forever.
+ *
  * @param {(onJob: (job: object, info: { nextDelayMs: number | null }) => void, stop: AbortSignal) => Promise<object>} start
  */
 export function watch(start) {
@@ -43,7 +47,7 @@ export function watch(start) {
     return wait;
   };
 
-  return {
+  const iterator = {
     get state() {
       return state;
     },
@@ -69,4 +73,9 @@ export function watch(start) {
       return { value, done: true };
     },
   };
+  dropped?.register(iterator, stop);
+  return iterator;
 }
+
+/** Stops the wait of each iterator collected unstopped (held: its `stop` controller). */
+const dropped = typeof FinalizationRegistry === "function" ? new FinalizationRegistry((stop) => stop.abort()) : undefined;

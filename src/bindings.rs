@@ -10,16 +10,16 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::Error;
 use crate::options::{validate_job_id, wrong_type, Options};
-use crate::platform::api::Api;
+use crate::platform::api::{Api, Priority};
 use crate::platform::fetch::Http;
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::scheduler::Shared;
 use crate::platform::submit::Body;
-use crate::platform::wait::{self, bounded, Hooks};
+use crate::platform::wait::{self, bounded, Hooks, TimedOut};
 use crate::platform::{now_ms, object, Fault};
 use crate::poll::Resume;
 use crate::scheduler::{Caps, CLIENT_MAX_IN_FLIGHT};
-use crate::submit::endpoint_path;
+use crate::submit::{endpoint_path, submission_error};
 use crate::text::cat;
 
 thread_local! {
@@ -79,14 +79,14 @@ pub fn watch_job_promise(
 /// `waitForJob` as a Rust future, for the wasm test suite.
 pub async fn wait_for_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     Defaults::default()
-        .run(Op::Wait, job_id, options, Watch::default())
+        .run(Op::Wait, job_id, Given::Raw(options), Watch::default())
         .await
 }
 
 /// `getJob` as a Rust future, for the wasm test suite.
 pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     Defaults::default()
-        .run(Op::Get, job_id, options, Watch::default())
+        .run(Op::Get, job_id, Given::Raw(options), Watch::default())
         .await
 }
 
@@ -163,29 +163,32 @@ impl PulseClient {
             .start(Op::Wait, job_id, options, watch)
     }
 
-    /// The waits behind `waitForJobs`: checks `jobIds` and the options once
-    /// (throwing `INVALID_ARGUMENT`), then starts one wait per id through
-    /// this client's scheduler; an invalid id rejects only its own promise.
-    /// The package's `waitForJobs` settles them; not public API.
+    /// The waits behind `waitForJobs`: checks `jobIds` and reads the options
+    /// once (throwing `INVALID_ARGUMENT`), then starts one wait per id through
+    /// this client's scheduler, all with that one reading: a getter that
+    /// changes its answer cannot give ids different policies. An invalid id
+    /// rejects only its own promise. The package's `waitForJobs` settles
+    /// them; not public API.
     #[wasm_bindgen(js_name = waitForJobs)]
     pub fn wait_for_jobs(&self, job_ids: JsValue, options: JsValue) -> Result<Array, JsValue> {
-        let check = || -> Result<Array, Fault> {
+        let check = || -> Result<(Array, CallOptions), Fault> {
             let array = is_array(&job_ids).map_err(|thrown| Fault::unreadable("jobIds", thrown))?;
             if !array {
                 return Err(Error::invalid_argument("jobIds must be an array").into());
             }
             let call = read_options(&options, Scope::Wait)?;
-            let merged = call.options.over(&self.defaults.options);
+            let merged = call.options.clone().over(&self.defaults.options);
             merged.endpoint()?;
             merged.wait_policy()?;
-            Ok(job_ids.unchecked_into())
+            Ok((job_ids.unchecked_into(), call))
         };
-        let ids = check().map_err(|f| to_js(f, None))?;
+        let (ids, call) = check().map_err(|f| to_js(f, None))?;
         Ok(ids
             .iter()
             .map(|id| {
                 let wait = self.defaults.clone();
-                JsValue::from(wait.start(Op::Wait, id, options.clone(), Watch::default()))
+                let given = Given::Read(Box::new(call.clone()));
+                JsValue::from(wait.spawn(Op::Wait, id, given, Watch::default()))
             })
             .collect())
     }
@@ -255,6 +258,11 @@ struct Defaults {
 
 impl Defaults {
     fn start(self, op: Op, subject: JsValue, options: JsValue, watch: Watch) -> Promise {
+        self.spawn(op, subject, Given::Raw(options), watch)
+    }
+
+    /// The one place a call becomes a promise (one copy in the wasm).
+    fn spawn(self, op: Op, subject: JsValue, options: Given, watch: Watch) -> Promise {
         // Boxed: `future_to_promise`'s task would hold the future twice
         // (as the value it captured and as the one it awaits), 4.4 KB per call.
         future_to_promise(Box::pin(self.run(op, subject, options, watch)))
@@ -267,13 +275,13 @@ impl Defaults {
         self,
         op: Op,
         subject: JsValue,
-        options: JsValue,
+        options: Given,
         watch: Watch,
     ) -> Result<JsValue, JsValue> {
         // The job the call is about, once known: `PulseError.jobId`.
         let mut job_id = None;
         let outcome = self
-            .carry_out(op, &subject, &options, watch, &mut job_id)
+            .carry_out(op, &subject, options, watch, &mut job_id)
             .await;
         outcome.map_err(|f| to_js(f, job_id.as_deref()))
     }
@@ -282,7 +290,7 @@ impl Defaults {
         &self,
         op: Op,
         subject: &JsValue,
-        options: &JsValue,
+        options: Given,
         watch: Watch,
         job_id: &mut Option<String>,
     ) -> Result<JsValue, Fault> {
@@ -299,7 +307,10 @@ impl Defaults {
             Op::Get | Op::Cancel => Scope::Request,
             Op::Submit => Scope::Submit,
         };
-        let mut call = read_options(options, scope)?;
+        let mut call = match options {
+            Given::Raw(options) => read_options(&options, scope)?,
+            Given::Read(call) => *call,
+        };
         call.hooks.on_job = watch.on_job;
         let merged = call.options.clone().over(&self.options);
         let api = Api::new(
@@ -314,9 +325,10 @@ impl Defaults {
         let mut resume = None;
         if let Some(body) = body {
             // Every option is checked before anything is sent.
-            if op == Op::Run {
-                merged.wait_policy()?;
-            }
+            let timeout_ms = match op {
+                Op::Run => merged.wait_policy()?.timeout_ms,
+                _ => None,
+            };
             if call.resume.is_some() {
                 return Err(Error::invalid_argument(
                     "options.resume is for waitForJob and watchJob; runJob submits a new job",
@@ -330,12 +342,22 @@ impl Defaults {
                 created = id;
                 Ok(answer)
             };
-            let answer = bounded(Box::pin(submit), signals, None).await?;
+            // `timeoutMs` counts from the call, the submission included.
+            let timed_out = || Fault::from(Error::submission_timeout(timeout_ms.unwrap_or(0.0)));
+            let deadline =
+                timeout_ms.map(|ms| (started + ms - now_ms(), &timed_out as TimedOut<'_>));
+            let answer = match bounded(Box::pin(submit), signals, deadline).await {
+                Err(Fault::Failed(failure, cause)) => Err(Fault::Pulse {
+                    error: submission_error(failure),
+                    job: None,
+                    cause,
+                }),
+                other => other,
+            }?;
             if op == Op::Submit {
                 return Ok(answer);
             }
             *job_id = Some(created);
-            // `timeoutMs` counts from the call, the submission included.
             resume = Some(Resume {
                 started_at_ms: started,
                 attempt: 0,
@@ -355,7 +377,10 @@ impl Defaults {
                 let request = async { Ok(api.get_job(id).await?.0) };
                 bounded(Box::pin(request), signals, None).await
             }
-            Op::Cancel => bounded(Box::pin(api.cancel_job(id)), signals, None).await,
+            Op::Cancel => {
+                let cancel = api.cancel_job(id, Priority::InTurn);
+                bounded(Box::pin(cancel), signals, None).await
+            }
         }
     }
 }
@@ -371,8 +396,16 @@ enum Scope {
     Wait,
 }
 
+/// A call's options: as the caller passed them, or already read
+/// (`waitForJobs` reads them once for all its waits).
+#[derive(Debug)]
+enum Given {
+    Raw(JsValue),
+    Read(Box<CallOptions>),
+}
+
 /// Options read from JS: the pure part plus what only JS can hold.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct CallOptions {
     options: Options,
     fetch: Option<Function>,

@@ -136,6 +136,19 @@ impl Error {
         }
     }
 
+    /// `runJob`'s `timeoutMs` passed while its submission had no answer:
+    /// a job may have been created, so it is not retryable.
+    pub fn submission_timeout(timeout_ms: f64) -> Self {
+        crate::submit::may_have_created(Self::new(
+            ErrorCode::Timeout,
+            cat(&[
+                "the submission had no answer within timeoutMs (",
+                &decimal(whole(timeout_ms)),
+                " ms)",
+            ]),
+        ))
+    }
+
     /// The caller aborted; JS adds `name = "AbortError"` and the signal's reason.
     pub fn aborted() -> Self {
         Self::new(ErrorCode::Aborted, "the operation was aborted")

@@ -13,8 +13,12 @@ use crate::url::{result_url, BaseUrl, ResultUrl};
 /// Why a request produced no usable answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
-    /// The connection failed or broke; the text says how.
+    /// The connection failed or broke; the text says how. The request may
+    /// have reached the server.
     Network(String),
+    /// The request never left: `fetch` threw before sending, or no
+    /// connection could be made ([`never_connected`]).
+    NotSent(String),
     /// No answer (or, for downloads, no progress) within `requestTimeoutMs`.
     TimedOut(f64),
     /// A non-2xx status; `detail` is the body's own message, if any.
@@ -34,7 +38,7 @@ impl Failure {
     /// True when the same request may succeed later.
     pub fn is_transient(&self) -> bool {
         match self {
-            Failure::Network(_) | Failure::TimedOut(_) => true,
+            Failure::Network(_) | Failure::NotSent(_) | Failure::TimedOut(_) => true,
             Failure::Http { status, .. } => is_transient_http(*status),
             Failure::Fatal(_) => false,
         }
@@ -50,7 +54,7 @@ impl Failure {
     /// The error of an API request that is not retried (any more).
     pub fn into_error(self) -> Error {
         match self {
-            Failure::Network(reason) => Error::network(reason),
+            Failure::Network(reason) | Failure::NotSent(reason) => Error::network(reason),
             Failure::TimedOut(ms) => Error::network(cat(&[
                 "no answer within requestTimeoutMs (",
                 &decimal(whole(ms)),
@@ -62,6 +66,30 @@ impl Failure {
             Failure::Fatal(error) => error,
         }
     }
+}
+
+/// Whether a failed `fetch`'s error code (Node's `cause.code`, Bun's `code`)
+/// says that no connection was made, so the request never left: a refused
+/// connection, a name that did not resolve, an unreachable host, a connect
+/// timeout, a URL `fetch` could not parse, or a TLS certificate refused
+/// before anything was sent.
+pub fn never_connected(code: &str) -> bool {
+    matches!(
+        code,
+        "ECONNREFUSED"
+            | "ENOTFOUND"
+            | "EAI_AGAIN"
+            | "EHOSTUNREACH"
+            | "ENETUNREACH"
+            | "UND_ERR_CONNECT_TIMEOUT"
+            | "ERR_INVALID_URL"
+            | "ConnectionRefused"
+            | "CERT_HAS_EXPIRED"
+            | "DEPTH_ZERO_SELF_SIGNED_CERT"
+            | "SELF_SIGNED_CERT_IN_CHAIN"
+            | "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+            | "ERR_TLS_CERT_ALTNAME_INVALID"
+    )
 }
 
 /// Where a polled job's result is.
@@ -416,7 +444,7 @@ impl Waiter {
                     honoured,
                 )
             }
-            Failure::Network(reason) => (
+            Failure::Network(reason) | Failure::NotSent(reason) => (
                 Error::download_failed(cat(&["the result download failed: ", &reason]), None, true),
                 None,
             ),

@@ -64,8 +64,11 @@ pub enum Admission {
 pub struct Scheduler {
     caps: Caps,
     in_flight: u32,
-    /// The earliest start the rate allows for the next request.
+    /// The earliest start the rate allows for the next request to be admitted.
     next_start_ms: f64,
+    /// When the latest request really started: a start whose timer fired
+    /// late pushes the ones reserved after it back, never closer.
+    last_start_ms: Option<f64>,
     /// No request starts before this (a 429's `Retry-After`).
     paused_until_ms: f64,
 }
@@ -89,21 +92,49 @@ impl Scheduler {
             return Admission::Queued;
         }
         self.in_flight += 1;
-        let start = now_ms.max(self.next_start_ms).max(self.paused_until_ms);
-        if let Some(rate) = self.caps.per_second {
-            self.next_start_ms = start + 1000.0 / rate;
+        let start = self.start_at(now_ms.max(self.next_start_ms));
+        if let Some(interval) = self.interval_ms() {
+            self.next_start_ms = start + interval;
         }
         if start <= now_ms {
+            self.started(now_ms);
             Admission::Now
         } else {
             Admission::At(start)
         }
     }
 
-    /// When an admitted request whose time has come may really start: later
-    /// than reserved if a pause began meanwhile.
+    /// When an admitted request whose reserved time has come may really
+    /// start: later than reserved if a pause began meanwhile, or if the
+    /// request before it started late (its timer fired late).
     pub fn start_at(&self, reserved_ms: f64) -> f64 {
-        reserved_ms.max(self.paused_until_ms)
+        let spaced = match (self.last_start_ms, self.interval_ms()) {
+            (Some(last), Some(interval)) => last + interval,
+            _ => reserved_ms,
+        };
+        reserved_ms.max(spaced).max(self.paused_until_ms)
+    }
+
+    /// A request really starts at `now_ms` (its turn came): the next one is
+    /// spaced from this start, not from the slot it had reserved.
+    pub fn started(&mut self, now_ms: f64) {
+        self.last_start_ms = Some(self.last_start_ms.map_or(now_ms, |last| last.max(now_ms)));
+    }
+
+    /// Admits a request at once, past the caps and any pause: the cancel of
+    /// a wait that was given up, which must be bounded by `requestTimeoutMs`
+    /// alone. It counts as in flight and as a start, so the requests after it
+    /// are still spaced and capped.
+    pub fn admit_now(&mut self, now_ms: f64) {
+        self.in_flight += 1;
+        self.started(now_ms);
+        if let Some(interval) = self.interval_ms() {
+            self.next_start_ms = self.next_start_ms.max(now_ms + interval);
+        }
+    }
+
+    fn interval_ms(&self) -> Option<f64> {
+        self.caps.per_second.map(|rate| 1000.0 / rate)
     }
 
     /// An admitted request finished (or was dropped): its place is free.
@@ -156,6 +187,71 @@ mod tests {
         assert_eq!(s.admit(10.0), Admission::At(500.0));
         // later than the reservations: at once again
         assert_eq!(s.admit(2_000.0), Admission::Now);
+    }
+
+    #[test]
+    fn a_start_that_fired_late_pushes_the_next_back() {
+        let mut s = caps(None, Some(20.0));
+        assert_eq!(s.admit(0.0), Admission::Now);
+        assert_eq!(s.admit(0.0), Admission::At(50.0));
+        assert_eq!(s.admit(0.0), Admission::At(100.0));
+        // the second's timer fires 7 ms late: it starts at 57
+        assert_eq!(s.start_at(50.0), 50.0);
+        s.started(57.0);
+        // the third, reserved for 100, may not start before 107
+        assert_eq!(s.start_at(100.0), 107.0);
+        s.started(107.0);
+        // a new request is spaced from that real start too
+        assert_eq!(s.admit(110.0), Admission::At(157.0));
+    }
+
+    #[test]
+    fn starts_are_spaced_whatever_the_timers_do() {
+        // Timers fire 0 to 9 ms late (a fixed pseudo-random sequence): every
+        // gap between real starts is at least the interval.
+        let mut s = caps(None, Some(20.0));
+        let mut reserved = Vec::new();
+        for _ in 0..40 {
+            match s.admit(0.0) {
+                Admission::Now => reserved.push(None),
+                Admission::At(at) => reserved.push(Some(at)),
+                Admission::Queued => unreachable!(),
+            }
+        }
+        let mut starts = vec![0.0];
+        let mut late = 3u32;
+        for at in reserved.into_iter().flatten() {
+            let mut due = at;
+            let start = loop {
+                late = (late * 7 + 5) % 10;
+                let fired = due + f64::from(late);
+                let allowed = s.start_at(due);
+                if allowed <= fired {
+                    break fired;
+                }
+                due = allowed;
+            };
+            s.started(start);
+            starts.push(start);
+        }
+        for pair in starts.windows(2) {
+            assert!(pair[1] - pair[0] >= 50.0, "{starts:?}");
+        }
+    }
+
+    #[test]
+    fn a_cancel_is_admitted_at_once_past_caps_and_pause() {
+        let mut s = caps(Some(1), Some(2.0));
+        assert_eq!(s.admit(0.0), Admission::Now);
+        s.pause(60_000.0);
+        s.admit_now(10.0);
+        s.finished();
+        s.finished();
+        // the requests after it keep the pause and the spacing
+        assert_eq!(s.admit(20.0), Admission::At(60_000.0));
+        let mut r = caps(None, Some(2.0));
+        r.admit_now(0.0);
+        assert_eq!(r.admit(1.0), Admission::At(500.0));
     }
 
     #[test]

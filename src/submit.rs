@@ -4,6 +4,8 @@
 
 use crate::error::Error;
 use crate::options::validate_job_id;
+use crate::poll::Failure;
+use crate::text::cat;
 
 /// Where a submission goes when `options.endpoint` is not given.
 pub const DEFAULT_ENDPOINT: &str = "/extract";
@@ -71,10 +73,91 @@ pub fn submitted_job_id(
         })
 }
 
+/// The error of a submission that failed, saying what is known: a POST that
+/// never left, or that the API refused unprocessed (408, 425, 429 say so),
+/// created nothing, and is `retryable` when the same POST may succeed later;
+/// one that may have reached the API (no answer, a broken connection, a 5xx)
+/// may have created a job, so it is not retryable and its message says so.
+/// Another 4xx is a refusal: no job, and no retry helps.
+pub fn submission_error(failure: Failure) -> Error {
+    match failure {
+        Failure::NotSent(reason) => {
+            Error::network(cat(&["the submission was not sent: ", &reason]))
+        }
+        Failure::Http {
+            status: status @ (408 | 425 | 429),
+            detail,
+            ..
+        } => Error::http(status, detail.as_deref(), true),
+        Failure::Http { status, detail, .. } if status < 500 => {
+            Error::http(status, detail.as_deref(), false)
+        }
+        Failure::Fatal(error) => error,
+        maybe_sent => may_have_created(maybe_sent.into_error()),
+    }
+}
+
+/// `error` for a submission that may have created a job: not retryable, and
+/// the message says to look before submitting again.
+pub fn may_have_created(error: Error) -> Error {
+    Error {
+        retryable: false,
+        message: cat(&[
+            &error.message,
+            "; the submission may have reached the API and created a job, so it is not retried: check before submitting again",
+        ]),
+        ..error
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
+
+    #[test]
+    fn a_failed_submission_says_whether_a_job_may_exist() {
+        let http = |status| Failure::Http {
+            status,
+            detail: None,
+            retry_after_ms: Some(1000.0),
+        };
+        let never_left = submission_error(Failure::NotSent("connect ECONNREFUSED".into()));
+        assert_eq!(
+            (never_left.code, never_left.retryable),
+            (ErrorCode::NetworkError, true)
+        );
+        assert!(!never_left.message.contains("may have"));
+        for refused in [408, 425, 429] {
+            let e = submission_error(http(refused));
+            assert!(e.retryable && !e.message.contains("may have"), "{refused}");
+        }
+        for final_refusal in [400, 401, 404, 413, 422] {
+            let e = submission_error(http(final_refusal));
+            assert!(
+                !e.retryable && !e.message.contains("may have"),
+                "{final_refusal}"
+            );
+        }
+        for maybe in [
+            http(500),
+            http(502),
+            http(503),
+            http(504),
+            Failure::Network("socket hang up".into()),
+            Failure::TimedOut(500.0),
+        ] {
+            let e = submission_error(maybe.clone());
+            assert!(!e.retryable, "{maybe:?}");
+            assert!(
+                e.message
+                    .contains("may have reached the API and created a job"),
+                "{maybe:?}"
+            );
+        }
+        let fatal = Error::invalid_response("no job_id");
+        assert_eq!(submission_error(Failure::Fatal(fatal.clone())), fatal);
+    }
 
     #[test]
     fn endpoints_are_plain_paths_under_the_base() {

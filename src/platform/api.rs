@@ -11,7 +11,7 @@ use super::fetch::{
     Sent,
 };
 use super::foreign::resolve_url;
-use super::scheduler::Shared;
+use super::scheduler::{Shared, Turn};
 use super::submit::Body;
 use super::{fatal, names, now_ms, object, retry_after_ms, Fault};
 use crate::download::{decoded_length, is_redirect, redirect_hop};
@@ -87,6 +87,15 @@ fn loc_part(part: &JsValue) -> Option<String> {
         .or_else(|| part.as_f64().map(|n| signed_decimal(n as i64)))
 }
 
+/// Whether a request waits for its turn of the client's scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Behind the caps and any pause, as every request is.
+    InTurn,
+    /// At once: the cancel of a wait that was given up.
+    AtOnce,
+}
+
 /// One API endpoint with its credentials and per-attempt time limit.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -136,13 +145,21 @@ impl Api {
             Fault::Failed(Failure::Network(message), cause) => {
                 Fault::Failed(Failure::Network(self.clean(&message)), cause)
             }
+            Fault::Failed(Failure::NotSent(message), cause) => {
+                Fault::Failed(Failure::NotSent(self.clean(&message)), cause)
+            }
             other => other,
         }
     }
 
     /// One request to the API, in its turn; a non-2xx answer is a failure.
     async fn call(&self, req: Request<'_>) -> Result<(Reply, Option<f64>), Fault> {
-        let _turn = self.scheduler.turn().await;
+        let turn = self.scheduler.turn().await;
+        self.call_in(turn, req).await
+    }
+
+    /// [`Api::call`] holding `_turn`, its place in flight.
+    async fn call_in(&self, _turn: Turn, req: Request<'_>) -> Result<(Reply, Option<f64>), Fault> {
         let reply = self
             .http
             .text(&req, self.request_timeout_ms)
@@ -238,10 +255,16 @@ impl Api {
     }
 
     /// `DELETE /job/{id}`: the API's `{ job_id, message }`; an empty 2xx
-    /// answer (204 No Content) is filled in from what is known.
-    pub async fn cancel_job(&self, job_id: &str) -> Result<JsValue, Fault> {
+    /// answer (204 No Content) is filled in from what is known. `AtOnce`
+    /// (the cancel of a wait given up) starts past the client's caps and
+    /// pause, so that only `requestTimeoutMs` bounds it.
+    pub async fn cancel_job(&self, job_id: &str, priority: Priority) -> Result<JsValue, Fault> {
         let url = self.endpoint.base.job_url(job_id);
-        let (reply, _) = self.call(self.request(Method::Delete, &url, None)).await?;
+        let req = self.request(Method::Delete, &url, None);
+        let (reply, _) = match priority {
+            Priority::InTurn => self.call(req).await?,
+            Priority::AtOnce => self.call_in(self.scheduler.turn_now(), req).await?,
+        };
         if reply.body.length() == 0 {
             let message = "cancellation accepted (the API answered without a body)";
             return Ok(object(&[("job_id", job_id.into()), ("message", message.into())]).into());

@@ -13,7 +13,7 @@ use super::foreign::{settle, ResponseLike};
 use super::sleep::with_timeout;
 use super::{fatal, names, object, Fault};
 use crate::error::Error;
-use crate::poll::Failure;
+use crate::poll::{never_connected, Failure};
 use crate::status::http_status;
 use crate::text::cat;
 
@@ -213,10 +213,11 @@ impl Http {
             controller,
             finished: false,
         };
+        // A `fetch` that throws at once sent nothing.
         let promise = self
             .fetch
             .call2(&js_sys::global(), &req.url.into(), &init)
-            .map_err(network_from)?;
+            .map_err(not_sent)?;
         let response = settle(promise).await.map_err(network_from)?;
         if !response.is_object() {
             return Err(fatal(Error::invalid_response(
@@ -364,10 +365,34 @@ fn too_large_for_engine(exception: JsValue) -> Fault {
 
 /// A rejected `fetch` or body read, kept as the error's `cause`. Its message
 /// names what happened (refused, reset, DNS) but never the request's headers.
+/// A rejection whose code says no connection was made sent nothing.
 fn network_from(exception: JsValue) -> Fault {
-    let message = Reflect::get(&exception, &"message".into())
-        .ok()
-        .and_then(|m| m.as_string())
-        .unwrap_or_else(|| "the request failed".to_string());
-    Fault::Failed(Failure::Network(message), Some(exception))
+    let code = [&exception, &field(&exception, "cause")]
+        .into_iter()
+        .find_map(|error| field(error, "code").as_string());
+    if code.as_deref().is_some_and(never_connected) {
+        return not_sent(exception);
+    }
+    Fault::Failed(Failure::Network(message_of(&exception)), Some(exception))
+}
+
+/// A request that never left, with the exception as the error's `cause`.
+fn not_sent(exception: JsValue) -> Fault {
+    Fault::Failed(Failure::NotSent(message_of(&exception)), Some(exception))
+}
+
+/// An exception's `message`, or a sentence standing for it.
+fn message_of(exception: &JsValue) -> String {
+    field(exception, "message")
+        .as_string()
+        .unwrap_or_else(|| "the request failed".to_string())
+}
+
+/// A field of a value `fetch` threw; `undefined` for a primitive, or when
+/// reading it throws.
+fn field(value: &JsValue, name: &str) -> JsValue {
+    match value.is_object() {
+        true => Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED),
+        false => JsValue::UNDEFINED,
+    }
 }

@@ -58,8 +58,11 @@ impl Shared {
                     let mut at = reserved;
                     loop {
                         sleep_until(at).await;
-                        let start = self.0.borrow().rules.start_at(at);
-                        if start <= now_ms() {
+                        let now = now_ms();
+                        let mut state = self.0.borrow_mut();
+                        let start = state.rules.start_at(at);
+                        if start <= now {
+                            state.rules.started(now);
                             return turn;
                         }
                         at = start;
@@ -68,6 +71,14 @@ impl Shared {
                 Admission::Queued => Queued::new(self.clone()).await,
             }
         }
+    }
+
+    /// A place in flight at once, past the caps and any pause: for the
+    /// cancel of a wait that was given up, which only `requestTimeoutMs`
+    /// may delay (docs/contract.md, "Cancel on abort").
+    pub fn turn_now(&self) -> Turn {
+        self.0.borrow_mut().rules.admit_now(now_ms());
+        Turn(self.clone())
     }
 
     /// A rate limit answered: this scheduler starts nothing before `until_ms`.

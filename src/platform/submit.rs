@@ -3,9 +3,11 @@
 //! field `async` set to `"true"`. The caller's value is read only through
 //! imports declared `catch`, and never changed.
 
-use js_sys::{Array, JsString, Object};
+use js_sys::{Array, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
+use super::fetch::json_parse;
 use super::{object, Fault};
 use crate::error::Error;
 
@@ -32,6 +34,25 @@ extern "C" {
     fn append(this: &Form, name: &JsValue, value: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch, js_class = "FormData")]
     fn set(this: &Form, name: &str, value: &str) -> Result<(), JsValue>;
+}
+
+/// The JSON `text` with `"async": true` at its top level, whatever the
+/// body's `toJSON` wrote there: read back and written again only when it is
+/// not already so.
+fn with_async(text: JsString) -> Result<JsValue, Fault> {
+    let written = json_parse(&text).unwrap_or(JsValue::UNDEFINED);
+    if !written.is_object() || Array::is_array(&written) {
+        return Err(Error::invalid_argument(
+            "body must be written as a JSON object (its toJSON returned something else)",
+        )
+        .into());
+    }
+    let flag = JsValue::from_str("async");
+    if Reflect::get(&written, &flag).ok().and_then(|v| v.as_bool()) == Some(true) {
+        return Ok(text.into());
+    }
+    let _ = Reflect::set(&written, &flag, &JsValue::TRUE);
+    stringify(&written).map_err(|thrown| Fault::unreadable("body", thrown))
 }
 
 /// What `fetch` sends.
@@ -64,17 +85,20 @@ impl Body {
         let flag = object(&[("async", true.into())]);
         let copy = assign(&Object::new(), body, &flag)
             .map_err(|thrown| Fault::unreadable("body", thrown))?;
-        match stringify(&copy) {
-            Ok(text) if text.is_string() => Ok(Self {
-                value: text,
-                json: true,
-            }),
-            other => Err(Fault::Pulse {
-                error: Error::invalid_argument("body could not be written as JSON"),
-                job: None,
-                cause: other.err(),
-            }),
-        }
+        let text = match stringify(&copy) {
+            Ok(text) if text.is_string() => text,
+            other => {
+                return Err(Fault::Pulse {
+                    error: Error::invalid_argument("body could not be written as JSON"),
+                    job: None,
+                    cause: other.err(),
+                })
+            }
+        };
+        Ok(Self {
+            value: with_async(text.unchecked_into())?,
+            json: true,
+        })
     }
 
     /// A copy of a `FormData` (from its built-in iterator) with `async=true`.

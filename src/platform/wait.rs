@@ -1,7 +1,7 @@
 //! Carries out the poll state machine's steps, and bounds any call by the
 //! caller's `AbortSignal` and the wait's deadline.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::{pending, Future};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -10,7 +10,7 @@ use js_sys::{Function, Reflect};
 use wasm_bindgen::JsValue;
 
 use super::abort::Aborted;
-use super::api::Api;
+use super::api::{Api, Priority};
 use super::foreign::SignalLike;
 use super::sleep::{race, sleep, sleep_until, Either};
 use super::{now_ms, object, Fault};
@@ -33,14 +33,18 @@ pub struct Hooks {
 /// than once per kind of call.
 pub type Work<'a> = Pin<Box<dyn Future<Output = Result<JsValue, Fault>> + 'a>>;
 
+/// What a call's deadline rejects with, built when it passes (so that it can
+/// carry the exception behind the attempt that failed last).
+pub type TimedOut<'a> = &'a dyn Fn() -> Fault;
+
 /// Runs `work` until it ends, either signal aborts (the caller's, and
 /// `watchJob`'s own for `return()`), or `deadline` passes (`(ms from now,
-/// error)`). Whatever loses is dropped, which clears its timers, removes its
-/// listeners and aborts its request.
+/// its fault)`). Whatever loses is dropped, which clears its timers, removes
+/// its listeners and aborts its request.
 pub async fn bounded(
     work: Work<'_>,
     [signal, stop]: [Option<&SignalLike>; 2],
-    deadline: Option<(f64, Error)>,
+    deadline: Option<(f64, TimedOut<'_>)>,
 ) -> Result<JsValue, Fault> {
     let mut watches = Vec::new();
     for signal in [signal, stop].into_iter().flatten() {
@@ -52,9 +56,9 @@ pub async fn bounded(
     let abort = async { aborted(FirstAborted(watches).await) };
     let timer = async {
         match deadline {
-            Some((ms, error)) => {
+            Some((ms, timed_out)) => {
                 sleep(ms).await;
-                Fault::from(error)
+                timed_out()
             }
             None => pending().await,
         }
@@ -108,16 +112,19 @@ pub async fn wait_for_job(
 ) -> Result<JsValue, Fault> {
     let now = now_ms();
     let waiter = Waiter::new(job_id, policy, api.base().clone(), now, resume);
-    let deadline = waiter
-        .deadline_ms()
-        .map(|at| (at - now, waiter.timeout_error()));
+    let timeout = waiter.timeout_error();
     let run = Run {
         api,
         job_id,
         policy,
         hooks,
         polls_sent: Cell::new(0),
+        cause: RefCell::new(None),
     };
+    let timed_out = || run.fail(timeout.clone(), JsValue::UNDEFINED);
+    let deadline = waiter
+        .deadline_ms()
+        .map(|at| (at - now, &timed_out as TimedOut<'_>));
     let outcome = bounded(Box::pin(run.steps(waiter, now)), signals, deadline).await;
     match outcome {
         Err(Fault::Pulse {
@@ -125,7 +132,8 @@ pub async fn wait_for_job(
             job,
             cause,
         }) if cancels_job(&policy, &error, run.polls_sent.get()) => {
-            error.cancel_confirmed = Some(api.cancel_job(job_id).await.is_ok());
+            let cancel = api.cancel_job(job_id, Priority::AtOnce).await;
+            error.cancel_confirmed = Some(cancel.is_ok());
             Err(Fault::Pulse { error, job, cause })
         }
         other => other,
@@ -139,6 +147,8 @@ struct Run<'a> {
     hooks: &'a Hooks,
     /// For [`cancels_job`]: whether there is anything to cancel.
     polls_sent: Cell<u32>,
+    /// The exception behind the latest failed attempt, for `PulseError.cause`.
+    cause: RefCell<Option<JsValue>>,
 }
 
 impl Run<'_> {
@@ -146,17 +156,18 @@ impl Run<'_> {
     /// sends it, and hands what it observed back to the waiter.
     async fn steps(&self, mut waiter: Waiter, now: f64) -> Result<JsValue, Fault> {
         let mut job = JsValue::UNDEFINED;
-        // The exception behind the latest failed attempt, for `PulseError.cause`.
-        let mut cause = None;
         let mut step = waiter.begin(now);
         loop {
             let (due_at_ms, request) = match step {
                 Step::Send { due_at_ms, request } => (due_at_ms, request),
                 Step::Done => return Ok(job),
-                Step::Fail(error) => return Err(attach(error, job, cause)),
+                Step::Fail(error) => return Err(self.fail(error, job)),
             };
             sleep_until(due_at_ms).await;
-            self.polls_sent.set(waiter.send(&request, now_ms())?);
+            match waiter.send(&request, now_ms()) {
+                Ok(polls) => self.polls_sent.set(polls),
+                Err(error) => return Err(self.fail(error, job)),
+            }
             let attempt = match request {
                 Request::Poll => self
                     .api
@@ -180,12 +191,12 @@ impl Run<'_> {
             };
             let observation = match attempt {
                 Ok(observation) => {
-                    cause = None;
+                    self.cause.replace(None);
                     observation
                 }
                 // For the waiter to judge; its exception becomes `PulseError.cause`.
                 Err(Fault::Failed(failure, exception)) => {
-                    cause = exception;
+                    self.cause.replace(exception);
                     Observation::Failed(failure)
                 }
                 // A callback's exception, or an error no retry can help: the end.
@@ -196,6 +207,20 @@ impl Run<'_> {
                 self.report_progress(&job, progress)?;
             }
             step = decision.step;
+        }
+    }
+
+    /// The fault a wait ends with, whichever path ends it (the waiter's
+    /// decision, a request due past the deadline, or the deadline's timer):
+    /// the job's own end carries the job, any other error the exception
+    /// behind the attempt that failed last, if there was one
+    /// ([`ErrorCode::is_job_end`](crate::error::ErrorCode::is_job_end)).
+    fn fail(&self, error: Error, job: JsValue) -> Fault {
+        let job_end = error.code.is_job_end();
+        Fault::Pulse {
+            job: job_end.then_some(job),
+            cause: self.cause.borrow().clone().filter(|_| !job_end),
+            error,
         }
     }
 
@@ -224,17 +249,6 @@ impl Run<'_> {
                 .map_err(Fault::Thrown)?;
         }
         Ok(())
-    }
-}
-
-/// The job's own end carries the job; any other error the exception behind
-/// the attempt that failed last, if there was one ([`ErrorCode::is_job_end`]).
-fn attach(error: Error, job: JsValue, cause: Option<JsValue>) -> Fault {
-    let job_end = error.code.is_job_end();
-    Fault::Pulse {
-        job: job_end.then_some(job),
-        cause: cause.filter(|_| !job_end),
-        error,
     }
 }
 

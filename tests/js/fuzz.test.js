@@ -13,6 +13,10 @@
 // JOB_* only for waits, ABORTED only with an aborted signal and cause = reason,
 // INVALID_ARGUMENT for bad ids, throwing getters and unreadable options), or
 // with exactly a value the call's own onProgress/onDownloadProgress threw.
+// Some waits with cancelOnAbort go through two clients shared by the run: one
+// that the calls' own 429s (Retry-After: 30) keep paused, and one whose only
+// place in flight (maxConcurrentRequests: 1) a background request holds most
+// of the time; their cancel must still come within requestTimeoutMs.
 // For the whole run: no uncaughtException, unhandledRejection,
 // MaxListenersExceededWarning or wasm trap; no abort listener left on any real
 // AbortSignal (or well-behaved signal-like) once its calls settled, and at most
@@ -379,6 +383,20 @@ const sharedSignals = Array.from({ length: 8 }, (_, i) => {
   return { i, mode, signal, abortAt, calls: 0 };
 });
 
+// ------------------------------------------------------------ shared clients
+
+// `paused`: kept paused by its calls' own 429s; `busy`: one place in flight,
+// held by back-to-back 1.5 s requests of a background loop.
+const sharedClients = { paused: new esm.PulseClient({ maxConcurrentRequests: 100 }), busy: new esm.PulseClient({ maxConcurrentRequests: 1 }) };
+const LONG_429 = () => () => later(() => jsonResponse({ error: "slow down" }, 429, { "retry-after": "30" }));
+const hog = new AbortController();
+const hogFetch = () => new Promise((resolve) => setTimeout(() => resolve(jsonResponse({ job_id: "hog", status: "pending" })), 1500));
+const hogging = (async () => {
+  while (!hog.signal.aborted) {
+    await sharedClients.busy.getJob("hog", { fetch: hogFetch, requestTimeoutMs: 5000, signal: hog.signal }).catch(() => {});
+  }
+})();
+
 // ------------------------------------------------------------ bookkeeping
 
 const realSignals = new Map(); // AbortSignal -> { label, calls: [index] }
@@ -436,6 +454,13 @@ function makePlan(index) {
   plan.fn = r.pick(["wait", "wait", "wait", "get", "cancel"]);
   plan.viaClient = r.chance(0.3);
   plan.module = r.chance(0.5) ? esm : cjs;
+  // a wait with cancelOnAbort through a client paused by a 429 or with its only place busy
+  plan.shared = plan.mode === "fake" && plan.fn === "wait" && r.chance(0.04) ? r.pick(["paused", "busy"]) : null;
+  if (plan.shared) {
+    plan.viaClient = false;
+    plan.module = esm;
+    plan.desc.push(`shared-client:${plan.shared}`);
+  }
   plan.desc.push(plan.mode, plan.fn, plan.viaClient ? "client" : "free", plan.module === esm ? "esm" : "cjs");
   const scope = plan.fn === "wait" ? SCOPE.wait : SCOPE.request;
 
@@ -451,6 +476,11 @@ function makePlan(index) {
     const [label, , make] = weighted(r, POLL_ANSWERS.filter(([l]) => l.startsWith("completed") || l === "failed" || l === "expired" || l === "canceled"));
     pollLabels.push(label);
     plan.pollScript.push(make(r, plan));
+  }
+  if (plan.shared === "paused") {
+    const at = r.int(0, 1);
+    plan.pollScript.splice(at, 0, LONG_429());
+    pollLabels.splice(at, 0, "429 Retry-After 30");
   }
   plan.dlScript = Array.from({ length: r.int(1, 3) }, () => {
     const [label, , make] = weighted(r, DL_ANSWERS);
@@ -764,6 +794,8 @@ function makePlan(index) {
   // A wait given up with cancelOnAbort sends one DELETE, bounded by
   // requestTimeoutMs, before it settles: that time is part of its bound.
   // Options are read once, so a lying getter's first value is the one used.
+  const asked = entries.get("cancelOnAbort");
+  if (plan.shared && (!asked || asked.how === "value")) entries.set("cancelOnAbort", { how: "value", value: true });
   const cancelOnAbort = entries.get("cancelOnAbort");
   const readOnce = cancelOnAbort?.how === "lying" ? cancelOnAbort.values[0] : plainValue("cancelOnAbort");
   if (plan.fn === "wait" && readOnce === true) {
@@ -975,6 +1007,7 @@ async function runPlan(plan) {
     target = client;
   }
 
+  if (plan.shared) target = sharedClients[plan.shared];
   const options = materializeOptions(plan);
   const method = { wait: "waitForJob", get: "getJob", cancel: "cancelJob" }[plan.fn];
   let promise;
@@ -1052,6 +1085,8 @@ test(`fuzz: ${ONLY ? ONLY.length : CALLS} hostile calls settle with documented o
     } finally {
       stopped = true;
       clearInterval(sampler);
+      hog.abort();
+      await hogging;
     }
     sample();
     // let late cleanups and unhandled rejections surface
