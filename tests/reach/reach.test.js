@@ -32,14 +32,14 @@ const prepared = new Map();
 const servers = new Map();
 const results = [];
 
-/** A fresh app for `fixture`: app/ plus fixtures/<fixture>/, with the packed package installed. Once per fixture. */
-function prepare(fixture) {
+/** A fresh app for `fixture`: app/ plus fixtures/<files>/ (the fixture's own by default), with the packed package installed. Once per fixture. */
+function prepare(fixture, files = fixture) {
   if (!prepared.has(fixture)) {
     prepared.set(fixture, (async () => {
       const dir = join(SCRATCH, fixture);
       rmSync(dir, { recursive: true, force: true });
       cpSync(join(HERE, "app"), dir, { recursive: true });
-      const own = join(HERE, "fixtures", fixture);
+      const own = join(HERE, "fixtures", files);
       if (existsSync(own)) cpSync(own, dir, { recursive: true });
       await npm(["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], dir);
       return dir;
@@ -92,7 +92,7 @@ async function runBuildInBrowser(dir, n) {
 
 /** The fixture's own server (`target.server`), started once and closed at the end. */
 function server(target) {
-  if (!servers.has(target.fixture)) servers.set(target.fixture, prepare(target.fixture).then(target.server));
+  if (!servers.has(target.fixture)) servers.set(target.fixture, prepare(target.fixture, target.files).then(target.server));
   return servers.get(target.fixture);
 }
 
@@ -133,7 +133,7 @@ describe("the packed package in every toolchain, default settings", { concurrenc
       const started = Date.now();
       let ok = false;
       try {
-        const dir = await prepare(target.fixture);
+        const dir = await prepare(target.fixture, target.files);
         const n = nonce();
         let summary;
         if (target.server) {
@@ -157,8 +157,9 @@ describe("the package's manifest and types", { concurrency: true }, () => {
     assert.match(await run(bin("publint"), ["--strict", PKG_DIR]), /All good!/);
   });
 
+  // The .wasm subpath is an asset for hosts that load it themselves: no types to check.
   test("attw --pack finds no problem in any resolution mode", async () => {
-    assert.match(await run(bin("attw"), ["--pack", PKG_DIR, "--format", "table-flipped"]), /No problems found/);
+    assert.match(await run(bin("attw"), ["--pack", PKG_DIR, "--format", "table-flipped", "--exclude-entrypoints", "./pulse_jobs.wasm"]), /No problems found/);
   });
 });
 

@@ -58,16 +58,39 @@ const freePort = () =>
     });
   });
 
-/** `next build`, then `next start` on a free port; resolves when it answers. */
-async function nextServer(dir) {
-  const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
-  await run(bin("next"), ["build"], { cwd: dir, env });
-  const port = await freePort();
-  const child = spawn(bin("next"), ["start", "-H", "127.0.0.1", "-p", String(port)], { cwd: dir, env, stdio: "ignore" });
-  const url = `http://127.0.0.1:${port}/`;
-  for (let i = 0; i < 300 && !(await fetch(url).then((r) => r.ok, () => false)); i += 1) await new Promise((r) => setTimeout(r, 100));
-  return { url, close: () => child.kill() };
-}
+/** `next build` (with `args`), then `next start` on a free port; resolves when it answers. */
+const nextServer =
+  (...args) =>
+  async (dir) => {
+    const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
+    await run(bin("next"), ["build", ...args], { cwd: dir, env });
+    const port = await freePort();
+    const child = spawn(bin("next"), ["start", "-H", "127.0.0.1", "-p", String(port)], { cwd: dir, env, stdio: "ignore" });
+    const url = `http://127.0.0.1:${port}/`;
+    for (let i = 0; i < 300 && !(await fetch(url).then(() => true, () => false)); i += 1) await new Promise((r) => setTimeout(r, 100));
+    return { url, close: () => child.kill() };
+  };
+
+/** The summary a Next.js server answers at `path`. */
+const nextRequest = (path) => async (server, api, n) =>
+  `REACH ${await (await fetch(`${server.url}${path}?${new URLSearchParams({ api, nonce: n })}`)).text()}`;
+
+/** A script of runners/. */
+const RUNNER = (name) => fileURLToPath(new URL(`./runners/${name}`, import.meta.url));
+
+/** A Worker bundled by `wrangler deploy --dry-run` (wrangler needs Node 22.12 or later), run in workerd by Miniflare. */
+const worker = (name, fixture) => ({
+  name,
+  fixture,
+  build: async (dir) => {
+    await run(NODE[24], [join(TOOLS, "wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", "dist"], {
+      cwd: dir,
+      env: { WRANGLER_SEND_METRICS: "false", CI: "true", HOME: dir },
+    });
+    return dir;
+  },
+  run: (dir, api, n) => run(NODE[24], [RUNNER("workerd.mjs"), dir, api, n], { cwd: dir }),
+});
 
 const nodeScript = (version, script) => ({
   name: `Node ${version} ${script.endsWith(".cjs") ? "CJS (require)" : "ESM (import)"}`,
@@ -125,10 +148,31 @@ export const targets = [
   {
     name: "Next.js app router, route handler (next build, next start)",
     fixture: "next",
-    server: nextServer,
-    run: async (server, api, n) => `REACH ${await (await fetch(`${server.url}api/check?${new URLSearchParams({ api, nonce: n })}`)).text()}`,
+    server: nextServer(),
+    run: nextRequest("api/check"),
   },
-  { name: "Next.js app router, client component", fixture: "next", server: nextServer, browser: true },
+  { name: "Next.js app router, client component", fixture: "next", server: nextServer(), browser: true },
+  // fixtures/next-edge/package.json has no "type": "module": with it, Next.js
+  // 16.4.6's webpack build fails on any edge route (route_client-reference-
+  // manifest.js is never written), with or without pulse-jobs.
+  ...[
+    ["Turbopack", "next-edge", []],
+    ["webpack", "next-edge-webpack", ["--webpack"]],
+  ].flatMap(([bundler, fixture, args]) => [
+    { name: `Next.js edge route handler, ${bundler} (next build, next start)`, fixture, files: "next-edge", server: nextServer(...args), run: nextRequest("api/check") },
+    { name: `Next.js middleware (edge), ${bundler} (next build, next start)`, fixture, files: "next-edge", server: nextServer(...args), run: nextRequest("middleware/check") },
+  ]),
+  worker("Cloudflare Workers: wrangler deploy --dry-run bundle in workerd (Miniflare)", "workers"),
+  worker("Cloudflare Workers with nodejs_compat: wrangler bundle in workerd (Miniflare)", "workers-nodejs-compat"),
+  {
+    name: "edge-runtime VM (Vercel's edge runtime), esbuild bundle with browser defaults",
+    fixture: "edge-runtime",
+    build: async (dir) => {
+      await run(bin("esbuild"), ["edge-runtime.js", "--bundle", "--outfile=dist/edge-runtime.js"], { cwd: dir });
+      return dir;
+    },
+    run: (dir, api, n) => run(process.execPath, [RUNNER("edge-runtime.mjs"), join(dir, "dist", "edge-runtime.js"), api, n], { cwd: dir }),
+  },
   {
     name: "Deno with --allow-net only",
     fixture: "deno",
