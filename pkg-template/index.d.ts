@@ -50,6 +50,16 @@ export function waitForJobs<R = ExtractResult>(
 ): Promise<PromiseSettledResult<Job<R | LargeResultPointer>>[]>;
 export function waitForJobs<R = ExtractResult>(jobIds: readonly string[], options?: WaitForJobsOptions<R>): Promise<PromiseSettledResult<Job<R>>[]>;
 
+/**
+ * Starts the wasm now instead of on the first call, and resolves once it runs
+ * (nothing starts at import). Given a `WebAssembly.Module` (of any realm) or
+ * its bytes, for instance `pulse-jobs/pulse_jobs.wasm` imported by a host's
+ * own bundler, it starts from that instead of the package's copy; once the
+ * wasm runs, later arguments are ignored. Rejects WASM_UNAVAILABLE where the
+ * runtime refuses the wasm; the next call tries again.
+ */
+export function preload(wasm?: WebAssembly.Module | BufferSource): Promise<void>;
+
 /** `downloadResult: false`: a large result is left as the pointer the API sent. */
 export interface NoDownload {
   downloadResult: false;

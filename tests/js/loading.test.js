@@ -104,36 +104,6 @@ for (const entry of Object.keys(ENTRIES)) {
       assert.equal(result.status, "completed");
     });
 
-    test("without WebAssembly (node --jitless) the import works and every call rejects WASM_UNAVAILABLE", async () => {
-      const id = jid("steps_1");
-      const result = await inChild(entry, {
-        id,
-        flags: ["--jitless"],
-        body: `
-          const settle = (p) => p.then(() => "resolved", describe);
-          return {
-            hasWasm: typeof WebAssembly,
-            waitForJob: await settle(pulse.waitForJob(id, { baseUrl: api })),
-            getJob: await settle(pulse.getJob(id, { baseUrl: api })),
-            client: await settle((async () => new pulse.PulseClient({ baseUrl: api }).getJob(id))()),
-            waitForJobs: await settle(pulse.waitForJobs([id], { baseUrl: api })),
-            watchJob: await settle(pulse.watchJob(id, { baseUrl: api }).next()),
-            preload: await settle(pulse.preload()),
-          };`,
-      });
-      assert.equal(result.hasWasm, "undefined");
-      for (const call of ["waitForJob", "getJob", "client", "waitForJobs", "watchJob", "preload"]) {
-        const error = result[call];
-        assert.equal(error.isPulseError, true, `${call}: ${JSON.stringify(error)}`);
-        assert.equal(error.code, "WASM_UNAVAILABLE", call);
-        assert.equal(error.retryable, false, call);
-        assert.match(error.message, /WebAssembly is not defined/, `${call} names the cause`);
-        assert.match(error.message, entry === "node" ? /without --jitless/ : /workerd or edge-light/, `${call} names the fix`);
-        assert.match(error.cause, /ReferenceError: WebAssembly is not defined/, call);
-      }
-      assert.deepEqual(m.requestsFor(id), [], "nothing was sent");
-    });
-
     test("a start that failed is not remembered: the next call starts the wasm again and works", async () => {
       const result = await inChild(entry, {
         setup: watchWork(1),
@@ -175,4 +145,36 @@ test("the web entry inflates the wasm without DecompressionStream", async () => 
       return { has: typeof DecompressionStream, status: job.status };`,
   });
   assert.deepEqual(result, { has: "undefined", status: "completed" });
+});
+
+// The web entry without WebAssembly is tested in Chromium (tests/browser/loading.test.js):
+// under --jitless, Node's own fetch cannot run either.
+test("the node entry without WebAssembly (node --jitless): the import works and every call rejects WASM_UNAVAILABLE", async () => {
+  const id = jid("steps_1");
+  const result = await inChild("node", {
+    id,
+    flags: ["--jitless"],
+    body: `
+      const settle = (p) => p.then(() => "resolved", describe);
+      return {
+        hasWasm: typeof WebAssembly,
+        waitForJob: await settle(pulse.waitForJob(id, { baseUrl: api })),
+        getJob: await settle(pulse.getJob(id, { baseUrl: api })),
+        client: await settle((async () => new pulse.PulseClient({ baseUrl: api }).getJob(id))()),
+        waitForJobs: await settle(pulse.waitForJobs([id], { baseUrl: api })),
+        watchJob: await settle(pulse.watchJob(id, { baseUrl: api }).next()),
+        preload: await settle(pulse.preload()),
+      };`,
+  });
+  assert.equal(result.hasWasm, "undefined");
+  for (const call of ["waitForJob", "getJob", "client", "waitForJobs", "watchJob", "preload"]) {
+    const error = result[call];
+    assert.equal(error.isPulseError, true, `${call}: ${JSON.stringify(error)}`);
+    assert.equal(error.code, "WASM_UNAVAILABLE", call);
+    assert.equal(error.retryable, false, call);
+    assert.match(error.message, /WebAssembly is not defined/, `${call} names the cause`);
+    assert.match(error.message, /without --jitless/, `${call} names the fix`);
+    assert.match(error.cause, /ReferenceError: WebAssembly is not defined/, call);
+  }
+  assert.deepEqual(m.requestsFor(id), [], "nothing was sent");
 });

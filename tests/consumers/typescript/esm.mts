@@ -1,5 +1,5 @@
 // Type-checked only (tsc --noEmit): the declarations as an ES-module app sees them.
-import { cancelJob, getJob, PulseClient, PulseError, waitForJob, waitForJobs, watchJob } from "pulse-jobs";
+import { cancelJob, getJob, preload, PulseClient, PulseError, waitForJob, waitForJobs, watchJob } from "pulse-jobs";
 import type { ErrorCode, ExtractResult, Job, LargeResultPointer, ProgressInfo, WaitOptions } from "pulse-jobs";
 
 const options: WaitOptions = {
@@ -71,6 +71,12 @@ void waitForJob(42);
 void waitForJob("j", { jitter: "0.2" });
 // @ts-expect-error TS2353 getJob takes no polling options' callbacks
 void getJob("j", { onProgress: () => {} });
+// The wasm started ahead of the first call, from the package's copy or a host's module.
+const started: Promise<void> = preload();
+void [started, preload(new WebAssembly.Module(new Uint8Array(8))), preload(new Uint8Array(8))];
+// @ts-expect-error TS2322 preload resolves with nothing to use
+const notAJob: Promise<Job> = preload();
+void notAJob;
 // The runtime refused the wasm (docs/contract.md, "Loading").
 const unavailable: ErrorCode = "WASM_UNAVAILABLE";
 void unavailable;
