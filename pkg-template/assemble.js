@@ -10,7 +10,7 @@
 //            with the wasm as base64 in wasm.cjs, compiled synchronously
 // Usage: node pkg-template/assemble.js <wasm-pack-out> <pkg-dir>
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { build, buildSync } from "esbuild";
@@ -33,7 +33,9 @@ for (const file of ["node/index.mjs", "index.d.ts", "cli.js"]) copyFileSync(join
 const shell = ["surface.js", "pulse_error.js", "client.js", "watch.js", "batch.js", "base64.js"];
 const entries = ["web/index.js", "web/start.js", "web/inflate.js", "edge/surface.js", "edge/workerd.js", "edge/edge-light.js"];
 for (const file of [...shell, ...entries]) writeFileSync(join(pkg, file), minify(read(join(template, file))));
-for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE", "docs/contract.md", "docs/decisions.md"]) {
+// The README's links into docs/ resolve in the package too.
+const docs = readdirSync(join(template, "..", "docs")).map((name) => `docs/${name}`);
+for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE", ...docs]) {
   mkdirSync(dirname(join(pkg, file)), { recursive: true });
   copyFileSync(join(template, "..", file), join(pkg, file));
 }
