@@ -50,7 +50,7 @@ const build = (command, args, out = "dist") => async (dir) => {
 };
 
 /** A free port on 127.0.0.1. */
-const freePort = () =>
+export const freePort = () =>
   new Promise((resolve) => {
     const probe = createServer().listen(0, "127.0.0.1", () => {
       const { port } = probe.address();
@@ -59,7 +59,7 @@ const freePort = () =>
   });
 
 /** `next build` (with `args`), then `next start` on a free port; resolves when it answers. */
-const nextServer =
+export const nextServer =
   (...args) =>
   async (dir) => {
     const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
@@ -79,7 +79,7 @@ const nextRequest = (path) => async (server, api, n) =>
 const RUNNER = (name) => fileURLToPath(new URL(`./runners/${name}`, import.meta.url));
 
 /** A Worker bundled by `wrangler deploy --dry-run` (wrangler needs Node 22.12 or later), run in workerd by Miniflare. */
-const worker = (name, fixture) => ({
+export const worker = (name, fixture) => ({
   name,
   fixture,
   build: async (dir) => {
