@@ -29,6 +29,7 @@ export default function JobProgress() {
 
   useEffect(() => {
     if (!jobId) return;
+    setView(null);
     const saved = savedState();
     const resume = saved?.jobId === jobId ? saved : undefined;
     const watch = watchJob(jobId, { baseUrl: proxy(), resume });
@@ -61,7 +62,7 @@ export default function JobProgress() {
         <input type="file" name="file" required /> <button>Extract</button>
       </form>
       {view && (
-        <div id="job" data-status={status} data-attempt={view.attempt} data-resumed={view.resumed}>
+        <div id="job" data-job={jobId} data-status={status} data-attempt={view.attempt} data-started-at={view.startedAt} data-resumed={view.resumed}>
           <p>
             Job {jobId}: <b>{status}</b>, poll {view.attempt}, {((Date.now() - view.startedAt) / 1000).toFixed(1)} s
             {view.resumed && " (resumed after a reload)"}

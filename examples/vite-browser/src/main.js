@@ -9,9 +9,10 @@ let watch;
 
 $("watch").addEventListener("submit", async (event) => {
   event.preventDefault();
-  await watch?.return(); // a new job replaces the one being watched
   const jobId = new FormData(event.target).get("job").trim();
+  $("status").textContent = "starting…";
   $("result").textContent = "";
+  await watch?.return(); // a new job replaces the one being watched
   watch = watchJob(jobId, { baseUrl });
   try {
     for await (const job of watch) {
