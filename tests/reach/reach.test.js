@@ -100,7 +100,7 @@ function server(target) {
 function writeWorksWith() {
   const rows = targets.flatMap((target) => results.filter((r) => r.target === target));
   if (!rows.length) return;
-  const where = (t) => (t.browser ? "Chromium" : t.name.startsWith("Next") ? "next start" : "its runtime");
+  const where = (t) => t.runsIn ?? (t.browser ? "Chromium" : t.name.startsWith("Next") ? "next start" : "its runtime");
   const lines = rows.map((r) => `| ${r.target.name} | ${where(r.target)} | ${r.ok ? "works" : "FAILS"} | ${r.seconds.toFixed(1)} |`);
   const out = join(ROOT, "test-output", "reach");
   mkdirSync(out, { recursive: true });

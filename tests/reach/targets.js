@@ -82,6 +82,7 @@ const RUNNER = (name) => fileURLToPath(new URL(`./runners/${name}`, import.meta.
 export const worker = (name, fixture) => ({
   name,
   fixture,
+  runsIn: "workerd",
   build: async (dir) => {
     await run(NODE[24], [join(TOOLS, "wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", "dist"], {
       cwd: dir,
@@ -159,14 +160,15 @@ export const targets = [
     ["Turbopack", "next-edge", []],
     ["webpack", "next-edge-webpack", ["--webpack"]],
   ].flatMap(([bundler, fixture, args]) => [
-    { name: `Next.js edge route handler, ${bundler} (next build, next start)`, fixture, files: "next-edge", server: nextServer(...args), run: nextRequest("api/check") },
-    { name: `Next.js middleware (edge), ${bundler} (next build, next start)`, fixture, files: "next-edge", server: nextServer(...args), run: nextRequest("middleware/check") },
+    { name: `Next.js edge route handler, ${bundler} (next build, next start)`, fixture, files: "next-edge", runsIn: "next start (edge)", server: nextServer(...args), run: nextRequest("api/check") },
+    { name: `Next.js middleware (edge), ${bundler} (next build, next start)`, fixture, files: "next-edge", runsIn: "next start (edge)", server: nextServer(...args), run: nextRequest("middleware/check") },
   ]),
   worker("Cloudflare Workers: wrangler deploy --dry-run bundle in workerd (Miniflare)", "workers"),
   worker("Cloudflare Workers with nodejs_compat: wrangler bundle in workerd (Miniflare)", "workers-nodejs-compat"),
   {
     name: "edge-runtime VM (Vercel's edge runtime), esbuild bundle with browser defaults",
     fixture: "edge-runtime",
+    runsIn: "edge-runtime",
     build: async (dir) => {
       await run(bin("esbuild"), ["edge-runtime.js", "--bundle", "--outfile=dist/edge-runtime.js"], { cwd: dir });
       return dir;
