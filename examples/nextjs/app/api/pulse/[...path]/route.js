@@ -45,16 +45,22 @@ async function forward(request, { params }) {
   for (const name of ["content-type", "retry-after"]) {
     if (upstream.headers.has(name)) headers.set(name, upstream.headers.get(name));
   }
-  if (rest.startsWith("job/") && upstream.ok) return Response.json(await throughProxy(upstream, request), { status: upstream.status, headers });
-  return new Response(upstream.body, { status: upstream.status, headers });
+  const body = rest.startsWith("job/") && upstream.ok ? linkedHere(await upstream.text(), request) : upstream.body;
+  return new Response(body, { status: upstream.status, headers });
 }
 
-/** The job, its large-result link moved here when it is on the API's origin (that link needs the key). */
-async function throughProxy(upstream, request) {
-  const job = await upstream.json();
+/** A job's text, its large-result link moved here when on the API's origin (that link needs the key). */
+function linkedHere(text, request) {
+  let job;
+  try {
+    job = JSON.parse(text);
+  } catch {
+    return text; // not JSON after all: passed on as it is
+  }
   const url = job?.result?.is_url === true ? String(job.result.url) : "";
-  if (url.startsWith(`${api()}/`)) job.result.url = `${publicOrigin(request)}${PREFIX}${url.slice(api().length)}`;
-  return job;
+  if (!url.startsWith(`${api()}/`)) return text;
+  job.result.url = `${publicOrigin(request)}${PREFIX}${url.slice(api().length)}`;
+  return JSON.stringify(job);
 }
 
 /** This app's origin as the browser addressed it (`request.url` names the server's own listening host). */
