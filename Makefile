@@ -76,9 +76,9 @@ test-wasm: tools
 test-js: pkg
 	node --test --test-reporter=spec tests/mock/ tests/js/ tests/browser/
 
-# The packed package installed into an app per toolchain, built, and run against the mock.
+# The packed package installed into an app per toolchain, and into each of examples/, built, and run against the mock.
 test-reach: pkg tests/reach/node_modules/.installed
-	node --test --test-reporter=spec tests/reach/reach.test.js
+	node --test --test-reporter=spec tests/reach/reach.test.js tests/reach/examples.test.js
 
 test: lint test-rust test-wasm test-js test-reach size
 
