@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { launchBrowser, newPage, nonce, serveStatic } from "../browser/helpers.js";
 import { npm } from "../js/support/package.js";
 import { expected } from "./app/check.js";
-import { NODE, bin, cleanUp, run, targets } from "./targets.js";
+import { NODE, RUNNER, bin, cleanUp, run, targets } from "./targets.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = resolve(HERE, "..", "..");
@@ -150,6 +150,22 @@ describe("the packed package in every toolchain, default settings", { concurrenc
       }
     });
   }
+});
+
+describe("a runtime that cannot run the wasm", () => {
+  test("a Worker bundled through the default entry: every call rejects WASM_UNAVAILABLE, naming the workerd condition", async () => {
+    const dir = await prepare("workers-default-entry");
+    await run(bin("esbuild"), ["unavailable.js", "--bundle", "--format=esm", "--outfile=dist/unavailable.js"], { cwd: dir });
+    const calls = summaryOf(await run(NODE[24], [RUNNER("workerd.mjs"), dir, mockServer.apiUrl, nonce()], { cwd: dir }));
+    assert.equal(calls.length, 2);
+    for (const call of calls) {
+      assert.equal(call.isPulseError, true, JSON.stringify(call));
+      assert.equal(call.code, "WASM_UNAVAILABLE");
+      assert.equal(call.cause, "CompileError");
+      assert.match(call.message, /Wasm code generation disallowed by embedder/);
+      assert.match(call.message, /workerd or edge-light export condition/);
+    }
+  });
 });
 
 describe("the package's manifest and types", { concurrency: true }, () => {

@@ -76,7 +76,7 @@ const nextRequest = (path) => async (server, api, n) =>
   `REACH ${await (await fetch(`${server.url}${path}?${new URLSearchParams({ api, nonce: n })}`)).text()}`;
 
 /** A script of runners/. */
-const RUNNER = (name) => fileURLToPath(new URL(`./runners/${name}`, import.meta.url));
+export const RUNNER = (name) => fileURLToPath(new URL(`./runners/${name}`, import.meta.url));
 
 /** A Worker bundled by `wrangler deploy --dry-run` (wrangler needs Node 22.12 or later), run in workerd by Miniflare. */
 export const worker = (name, fixture) => ({
