@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod download;
+pub mod engine;
 pub mod error;
 pub mod options;
 pub mod poll;
