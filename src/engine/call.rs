@@ -76,6 +76,13 @@ pub(super) enum Phase {
         /// What it is.
         request: Request,
     },
+    /// Its progress is being reported: `step` follows once the callback
+    /// returned (a callback that throws ends the call instead, even on the
+    /// job's last poll).
+    Reporting {
+        /// What the waiter decided.
+        step: poll::Step,
+    },
     /// Given up with `cancelOnAbort`: its job's cancel is in flight, and the
     /// call rejects with `error` once it ends.
     Cancelling {

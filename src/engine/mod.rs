@@ -161,6 +161,11 @@ pub struct Engine {
     effects: VecDeque<Effect>,
     next_req: u64,
     draws: Draws,
+    /// The call whose [`Effect::Progress`] was handed out last: its step
+    /// waits until the driver asks for more (or reports the callback threw).
+    reporting: Option<CallId>,
+    /// The time of the latest event.
+    now_ms: f64,
 }
 
 impl Engine {
@@ -175,6 +180,8 @@ impl Engine {
             effects: VecDeque::new(),
             next_req: 0,
             draws: Draws::default(),
+            reporting: None,
+            now_ms: 0.0,
         }
     }
 
@@ -196,6 +203,12 @@ impl Engine {
             first: unit_random,
             n: 0,
         };
+        if let Some(id) = self.reporting.take() {
+            if event != (Event::CallbackThrew { call: id }) {
+                self.reported(id);
+            }
+        }
+        self.now_ms = now_ms;
         self.expire(now_ms);
         let outcome = match event {
             Event::Start {
@@ -251,18 +264,42 @@ impl Engine {
         outcome
     }
 
-    /// The next thing for the driver to do, in order.
+    /// The next thing for the driver to do, in order. Carry each out before
+    /// asking for the next: after an [`Effect::Progress`], a callback that
+    /// threw is reported ([`Event::CallbackThrew`]) before this is called
+    /// again, since what the wait does next depends on it.
     pub fn poll_effect(&mut self) -> Option<Effect> {
+        if let Some(id) = self.reporting.take() {
+            self.reported(id);
+        }
         loop {
             let effect = self.effects.pop_front()?;
-            if let Effect::Send { req, .. } = &effect {
-                match self.requests.get_mut(req) {
+            match &effect {
+                Effect::Send { req, .. } => match self.requests.get_mut(req) {
                     Some(in_flight) => in_flight.handed = true,
                     // Its call ended before the driver took it: never sent.
                     None => continue,
-                }
+                },
+                Effect::Progress { call, .. } => self.reporting = Some(*call),
+                _ => {}
             }
             return Some(effect);
+        }
+    }
+
+    /// A call's progress was reported and its callbacks returned: its step
+    /// goes on, at the time it was decided.
+    fn reported(&mut self, id: CallId) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if let Phase::Reporting { .. } = call.phase {
+            if let Phase::Reporting { step } = std::mem::replace(&mut call.phase, Phase::Idle) {
+                let now_ms = self.now_ms;
+                self.follow(id, step, now_ms);
+                self.pump(now_ms);
+                self.prune();
+            }
         }
     }
 
@@ -544,11 +581,16 @@ impl Engine {
                     _ => Observation::Downloaded,
                 };
                 let decision = waiter.next(observation, now_ms, self.draws.next());
-                if let Some(progress) = decision.progress {
-                    self.effects
-                        .push_back(Effect::Progress { call: id, progress });
+                match decision.progress {
+                    Some(progress) => {
+                        call.phase = Phase::Reporting {
+                            step: decision.step,
+                        };
+                        self.effects
+                            .push_back(Effect::Progress { call: id, progress });
+                    }
+                    None => self.follow(id, decision.step, now_ms),
                 }
-                self.follow(id, decision.step, now_ms);
             }
             Work::Once(_) => match ended {
                 Ended::Failed(failure) => self.settle(
@@ -769,7 +811,10 @@ impl Engine {
                 }
             }
             Phase::Reserved { .. } => self.scheduler.finished(),
-            Phase::Idle | Phase::Sleeping { .. } | Phase::Queued { .. } => {}
+            Phase::Idle
+            | Phase::Sleeping { .. }
+            | Phase::Queued { .. }
+            | Phase::Reporting { .. } => {}
         }
     }
 
