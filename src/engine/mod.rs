@@ -70,12 +70,13 @@ mod event;
 mod sim;
 mod timer;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 
 use call::{Call, Phase, Work};
 pub use effect::{Carry, Effect, Request};
-pub use event::{CallId, Event, Op, ReqId, Reply, Signal};
+use event::IdMap;
+pub use event::{CallId, Event, Op, Reply, ReqId, Signal};
 use timer::{Entry, Timer, Timers};
 
 use crate::error::Error;
@@ -152,8 +153,8 @@ impl Draws {
 #[derive(Debug)]
 pub struct Engine {
     scheduler: Scheduler,
-    calls: HashMap<CallId, Call>,
-    requests: HashMap<ReqId, InFlight>,
+    calls: IdMap<CallId, Call>,
+    requests: IdMap<ReqId, InFlight>,
     /// Calls waiting for a place in flight, first come first served (ids of
     /// calls that left meanwhile are skipped).
     queue: VecDeque<CallId>,
@@ -173,8 +174,8 @@ impl Engine {
     pub fn new(caps: Caps) -> Self {
         Self {
             scheduler: Scheduler::new(caps),
-            calls: HashMap::new(),
-            requests: HashMap::new(),
+            calls: IdMap::default(),
+            requests: IdMap::default(),
             queue: VecDeque::new(),
             timers: Timers::default(),
             effects: VecDeque::new(),
@@ -244,7 +245,11 @@ impl Engine {
             Event::BodyRead { req } => self.ended(req, Ended::Body, now_ms),
             Event::Failed { req, failure } => self.ended(req, Ended::Failed(failure), now_ms),
             Event::Aborted { call, by } => {
-                if self.calls.get(&call).is_some_and(|c| c.in_cancel().is_none()) {
+                if self
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.in_cancel().is_none())
+                {
                     self.give_up(call, Error::aborted(), Carry::Reason(by), now_ms);
                 }
                 Ok(())
@@ -569,14 +574,19 @@ impl Engine {
         match &mut call.work {
             Work::Wait { waiter, .. } => {
                 let observation = match ended {
-                    Ended::Answer(Some(Reply::Job { status, error, result }), retry_after_ms) => {
-                        Observation::Polled(Polled {
+                    Ended::Answer(
+                        Some(Reply::Job {
                             status,
                             error,
                             result,
-                            retry_after_ms,
-                        })
-                    }
+                        }),
+                        retry_after_ms,
+                    ) => Observation::Polled(Polled {
+                        status,
+                        error,
+                        result,
+                        retry_after_ms,
+                    }),
                     Ended::Failed(failure) => Observation::Failed(failure),
                     _ => Observation::Downloaded,
                 };

@@ -9,10 +9,11 @@
 //! `PULSE_SIM_SEED=<n>` replays a run (each run prints its seed);
 //! `PULSE_SIM_CALLS=<n>` sets the number of calls (default [`CALLS`]).
 
-use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
-use super::{CallId, Carry, Effect, Engine, Event, Op, ReqId, Reply, Request, Signal};
+use super::event::IdMap;
+use super::{CallId, Carry, Effect, Engine, Event, Op, Reply, ReqId, Request, Signal};
 use crate::backoff::Backoff;
 use crate::error::{Error, ErrorCode};
 use crate::options::WaitPolicy;
@@ -21,8 +22,10 @@ use crate::scheduler::Caps;
 use crate::status::{is_transient_http, JobStatus};
 use crate::url::BaseUrl;
 
-/// Calls per run by default.
-const CALLS: usize = 100_000;
+/// Calls per run by default: half the full run, to stay well within 10 s
+/// in a debug `cargo test` on a shared 2-core machine (`PULSE_SIM_CALLS=100000`
+/// for the full run).
+const CALLS: usize = 50_000;
 /// Clients per run: each an engine with caps of its own.
 const CLIENTS: usize = 24;
 /// Float slack for comparing times computed two ways.
@@ -179,8 +182,8 @@ struct Client {
     engine: Engine,
     caps: Caps,
     base: BaseUrl,
-    calls: HashMap<CallId, CallRec>,
-    reqs: HashMap<ReqId, ReqRec>,
+    calls: IdMap<CallId, CallRec>,
+    reqs: IdMap<ReqId, ReqRec>,
     in_flight: u32,
     cancels_in_flight: u32,
     last_start_ms: Option<f64>,
@@ -191,7 +194,6 @@ struct Client {
 /// Something the world does at a time.
 #[derive(Debug)]
 enum Action {
-    Start(usize, CallId),
     Deliver(usize, Event),
     Abort(usize, CallId, Signal),
 }
@@ -236,7 +238,8 @@ struct World {
     clients: Vec<Client>,
     jobs: Vec<Job>,
     job_by_id: HashMap<String, usize>,
-    pending: HashMap<(usize, CallId), Op>,
+    /// Planned calls, earliest first: (when, client, call, what).
+    starts: std::collections::VecDeque<(f64, usize, CallId, Op)>,
     agenda: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
     tally: Tally,
@@ -272,9 +275,7 @@ impl World {
                     },
                     _ if i == CLIENTS - 1 => Caps::default(),
                     _ => Caps {
-                        max_in_flight: rng
-                            .chance(0.85)
-                            .then(|| 1 + rng.below(64) as u32),
+                        max_in_flight: rng.chance(0.85).then(|| 1 + rng.below(64) as u32),
                         per_second: rng.chance(0.6).then(|| rng.range(0.5, 100.0)),
                     },
                 };
@@ -282,8 +283,8 @@ impl World {
                     engine: Engine::new(caps),
                     caps,
                     base: BaseUrl::parse("https://api.example.com/v1").unwrap(),
-                    calls: HashMap::new(),
-                    reqs: HashMap::new(),
+                    calls: IdMap::default(),
+                    reqs: IdMap::default(),
                     in_flight: 0,
                     cancels_in_flight: 0,
                     last_start_ms: None,
@@ -299,7 +300,7 @@ impl World {
             clients,
             jobs: Vec::new(),
             job_by_id: HashMap::new(),
-            pending: HashMap::new(),
+            starts: Default::default(),
             agenda: BinaryHeap::new(),
             seq: 0,
             tally: Tally::default(),
@@ -419,19 +420,15 @@ impl World {
                 }
             };
             let deadline_ms = match &op {
-                Op::Wait {
-                    policy,
-                    resume,
-                    ..
-                } => policy
+                Op::Wait { policy, resume, .. } => policy
                     .timeout_ms
                     .map(|t| resume.map_or(at, |r| r.started_at_ms) + t),
                 Op::Run { policy } => policy.timeout_ms.map(|t| at + t),
                 _ => None,
             };
             let waits = matches!(kind, Kind::Wait | Kind::Watch | Kind::Run);
-            let throw_at_progress = (waits && self.rng.chance(0.02))
-                .then(|| 1 + self.rng.below(4) as u32);
+            let throw_at_progress =
+                (waits && self.rng.chance(0.02)).then(|| 1 + self.rng.below(4) as u32);
             let rec = CallRec {
                 kind,
                 job,
@@ -458,8 +455,7 @@ impl World {
                 cancel_ok: None,
             };
             self.clients[client].calls.insert(call, rec);
-            self.pending.insert((client, call), op);
-            self.at(at, Action::Start(client, call));
+            self.starts.push_back((at, client, call, op));
             let stops = kind == Kind::Watch && self.rng.chance(0.5);
             if stops || self.rng.chance(0.1) {
                 let by = if stops { Signal::Stop } else { Signal::Caller };
@@ -467,6 +463,9 @@ impl World {
                 self.at(when, Action::Abort(client, call, by));
             }
         }
+        self.starts
+            .make_contiguous()
+            .sort_by(|a, b| a.0.total_cmp(&b.0));
         self.tally.calls = calls;
     }
 
@@ -480,16 +479,33 @@ impl World {
                 .enumerate()
                 .filter_map(|(i, c)| c.engine.poll_timeout().map(|t| (t, i)))
                 .min_by(|a, b| a.0.total_cmp(&b.0));
-            match (next_action, next_timer) {
-                (None, None) => break,
-                (Some(a), Some((t, client))) if t < a => self.fire(client, t),
-                (None, Some((t, client))) => self.fire(client, t),
-                _ => {
+            let next_start = self.starts.front().map(|s| s.0);
+            // Earliest first; at equal times a call starts before anything
+            // is delivered, and both before the engines' own timers.
+            let candidates = [
+                next_start.map(|t| (t, 0)),
+                next_action.map(|t| (t, 1)),
+                next_timer.map(|(t, _)| (t, 2)),
+            ];
+            let Some((at, source)) = candidates
+                .into_iter()
+                .flatten()
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            else {
+                break;
+            };
+            check!(self, at >= self.now - EPS, "time went back");
+            self.now = self.now.max(at);
+            match source {
+                0 => {
+                    let (_, client, call, op) = self.starts.pop_front().unwrap();
+                    self.begin(client, call, op);
+                }
+                1 => {
                     let Reverse(s) = self.agenda.pop().unwrap();
-                    check!(self, s.at >= self.now - EPS, "time went back");
-                    self.now = self.now.max(s.at);
                     self.act(s.action);
                 }
+                _ => self.handle(next_timer.unwrap().1, Event::TimerFired),
             }
         }
         for (i, client) in self.clients.iter().enumerate() {
@@ -505,25 +521,19 @@ impl World {
         }
     }
 
-    fn fire(&mut self, client: usize, at: f64) {
-        check!(self, at >= self.now - EPS, "a timer in the past: {at}");
-        self.now = self.now.max(at);
-        self.handle(client, Event::TimerFired);
+    fn begin(&mut self, client: usize, call: CallId, op: Op) {
+        let c = &self.clients[client];
+        let start = Event::Start {
+            call,
+            op,
+            base: c.base.clone(),
+            request_timeout_ms: c.calls[&call].request_timeout_ms,
+        };
+        self.handle(client, start);
     }
 
     fn act(&mut self, action: Action) {
         match action {
-            Action::Start(client, call) => {
-                let op = self.pending.remove(&(client, call)).unwrap();
-                let c = &self.clients[client];
-                let start = Event::Start {
-                    call,
-                    op,
-                    base: c.base.clone(),
-                    request_timeout_ms: c.calls[&call].request_timeout_ms,
-                };
-                self.handle(client, start);
-            }
             Action::Abort(client, call, by) => {
                 let rec = self.clients[client].calls.get_mut(&call).unwrap();
                 if !rec.settled && rec.aborted_ms.is_none() {
@@ -544,7 +554,11 @@ impl World {
         let random = self.rng.unit();
         let now = self.now;
         let outcome = self.clients[client].engine.handle(event, now, random);
-        check!(self, outcome.is_ok(), "engine refused an event: {outcome:?}");
+        check!(
+            self,
+            outcome.is_ok(),
+            "engine refused an event: {outcome:?}"
+        );
         while let Some(effect) = self.clients[client].engine.poll_effect() {
             self.effect(client, effect);
         }
@@ -601,7 +615,13 @@ impl World {
         let rec = c.calls.get_mut(&call).unwrap();
         rec.outstanding -= 1;
         if cancel_on_abort {
-            rec.cancel_ok = Some(matches!(event, Event::Answered { status: 200..=299, .. }));
+            rec.cancel_ok = Some(matches!(
+                event,
+                Event::Answered {
+                    status: 200..=299,
+                    ..
+                }
+            ));
             return;
         }
         rec.seen_ms = now;
@@ -764,7 +784,11 @@ impl World {
         );
         let deadline = rec.deadline_ms;
         if cancel_on_abort {
-            check!(self, rec.cancel_req.is_none(), "a second cancel for {call:?}");
+            check!(
+                self,
+                rec.cancel_req.is_none(),
+                "a second cancel for {call:?}"
+            );
             let policy = rec.policy.unwrap();
             check!(self, policy.cancel_on_abort, "a cancel nobody asked for");
             check!(self, rec.polls_sent > 0, "a cancel before any poll");
@@ -786,7 +810,11 @@ impl World {
                     now - last
                 );
             }
-            check!(self, now >= paused - EPS, "a start inside a pause until {paused}");
+            check!(
+                self,
+                now >= paused - EPS,
+                "a start inside a pause until {paused}"
+            );
             if let Some(deadline) = deadline {
                 check!(self, now < deadline, "a send past the deadline {deadline}");
             }
@@ -820,7 +848,14 @@ impl World {
     }
 
     /// The simulated API: a fault, or the answer the job's state gives.
-    fn serve(&mut self, client: usize, req: ReqId, call: CallId, request: Request, timeout_ms: f64) {
+    fn serve(
+        &mut self,
+        client: usize,
+        req: ReqId,
+        call: CallId,
+        request: Request,
+        timeout_ms: f64,
+    ) {
         let now = self.now;
         let fault_rate = self.clients[client].fault_rate;
         let latency = if self.rng.chance(0.05) {
@@ -829,15 +864,14 @@ impl World {
             self.rng.range(1.0, 300.0)
         };
         let at = now + latency;
-        let answer = |status: u16, retry_after_ms: Option<f64>, reply: Option<Reply>| {
-            Event::Answered {
+        let answer =
+            |status: u16, retry_after_ms: Option<f64>, reply: Option<Reply>| Event::Answered {
                 req,
                 status,
                 retry_after_ms,
                 reply,
                 detail: None,
-            }
-        };
+            };
         if self.rng.chance(fault_rate) {
             let r = &mut self.rng;
             let event = match r.below(20) {
@@ -878,7 +912,15 @@ impl World {
                     ResultAt::Inline
                 };
                 let error = (status == JobStatus::Failed).then(|| "bad scan".to_string());
-                answer(200, None, Some(Reply::Job { status, error, result }))
+                answer(
+                    200,
+                    None,
+                    Some(Reply::Job {
+                        status,
+                        error,
+                        result,
+                    }),
+                )
             }
             Request::Cancel(id) => {
                 let job = &mut self.jobs[self.job_by_id[&id]];
@@ -909,7 +951,10 @@ impl World {
                     Link::Stuck => answer(404, None, None),
                     Link::Gone => answer(410, None, None),
                     link => {
-                        self.at(at, Action::Deliver(client, answer(200, None, Some(Reply::Headers))));
+                        self.at(
+                            at,
+                            Action::Deliver(client, answer(200, None, Some(Reply::Headers))),
+                        );
                         self.body(client, req, at, timeout_ms, link == Link::TooLarge);
                         return;
                     }
@@ -944,7 +989,12 @@ impl World {
 
     /// A call settles: once, with nothing left in flight, as its job and
     /// faults dictate.
-    fn settled(&mut self, client: usize, call: CallId, outcome: Option<Result<(Error, Carry), ()>>) {
+    fn settled(
+        &mut self,
+        client: usize,
+        call: CallId,
+        outcome: Option<Result<(Error, Carry), ()>>,
+    ) {
         let now = self.now;
         let rec = self.clients[client].calls.get_mut(&call).unwrap();
         let was = rec.settled;
@@ -974,17 +1024,32 @@ impl World {
                     Kind::Submit => seen == Seen::Created,
                     _ => match &seen {
                         Seen::Job(JobStatus::Completed, None) => true,
-                        Seen::Job(JobStatus::Completed, Some(_)) => !policy.unwrap().download_result,
+                        Seen::Job(JobStatus::Completed, Some(_)) => {
+                            !policy.unwrap().download_result
+                        }
                         Seen::Body => true,
                         _ => false,
                     },
                 };
-                check!(self, expected, "{call:?} ({:?}) resolved after {seen:?}", rec.kind);
-                check!(self, rec.aborted_ms.is_none_or(|t| t >= now), "resolved after its abort");
+                check!(
+                    self,
+                    expected,
+                    "{call:?} ({:?}) resolved after {seen:?}",
+                    rec.kind
+                );
+                check!(
+                    self,
+                    rec.aborted_ms.is_none_or(|t| t >= now),
+                    "resolved after its abort"
+                );
             }
             Some(Err(())) => check!(self, rec.threw, "{call:?} threw but its callback did not"),
             Some(Ok((error, carry))) => {
-                check!(self, !rec.threw, "{call:?} rejected though its callback threw");
+                check!(
+                    self,
+                    !rec.threw,
+                    "{call:?} rejected though its callback threw"
+                );
                 self.rejected(client, call, error, carry, waits);
             }
         }
@@ -1009,33 +1074,65 @@ impl World {
             error.cancel_confirmed,
             rec.cancel_ok
         );
-        check!(self, cancels == rec.cancel_req.is_some(), "{call:?}: a cancel was {} sent", if cancels { "not" } else { "" });
+        check!(
+            self,
+            cancels == rec.cancel_req.is_some(),
+            "{call:?}: a cancel was {} sent",
+            if cancels { "not" } else { "" }
+        );
         // The point the call was given up: before its cancel, if it sent one.
         let ended = rec.cancel_sent_ms.unwrap_or(now);
         let max_retries = policy.map_or(0, |p| p.max_retries);
         match error.code {
             ErrorCode::Aborted => {
-                check!(self, rec.aborted_ms.is_some_and(|t| t <= ended + EPS), "{call:?} ABORTED without an abort");
-                check!(self, matches!(carry, Carry::Reason(_)), "ABORTED carries {carry:?}");
+                check!(
+                    self,
+                    rec.aborted_ms.is_some_and(|t| t <= ended + EPS),
+                    "{call:?} ABORTED without an abort"
+                );
+                check!(
+                    self,
+                    matches!(carry, Carry::Reason(_)),
+                    "ABORTED carries {carry:?}"
+                );
             }
             ErrorCode::Timeout => {
-                check!(self, rec.aborted_ms.is_none_or(|t| t >= ended), "{call:?} TIMEOUT after its abort");
+                check!(
+                    self,
+                    rec.aborted_ms.is_none_or(|t| t >= ended),
+                    "{call:?} TIMEOUT after its abort"
+                );
                 let deadline = rec.deadline_ms.expect("a TIMEOUT needs a deadline");
-                check!(self, ended <= deadline.max(rec.started_ms) + EPS, "{call:?} TIMEOUT {} ms after its deadline", ended - deadline);
+                check!(
+                    self,
+                    ended <= deadline.max(rec.started_ms) + EPS,
+                    "{call:?} TIMEOUT {} ms after its deadline",
+                    ended - deadline
+                );
                 if ended < deadline - EPS {
                     // Early only when the next poll could not start in time,
                     // right after an observation that let the wait go on.
                     let goes_on = match seen {
-                        Seen::Job(status, url) => matches!(status, JobStatus::Pending | JobStatus::Processing)
-                            || url.is_some(),
+                        Seen::Job(status, url) => {
+                            matches!(status, JobStatus::Pending | JobStatus::Processing)
+                                || url.is_some()
+                        }
                         Seen::Failed { transient, .. } => *transient,
                         Seen::Nothing => true,
                         _ => false,
                     };
-                    check!(self, goes_on && (ended - rec.seen_ms).abs() < EPS, "{call:?} TIMEOUT early after {seen:?}");
+                    check!(
+                        self,
+                        goes_on && (ended - rec.seen_ms).abs() < EPS,
+                        "{call:?} TIMEOUT early after {seen:?}"
+                    );
                 }
                 if rec.kind == Kind::Run && !rec.waiting {
-                    check!(self, !error.retryable, "a submission TIMEOUT is not retryable");
+                    check!(
+                        self,
+                        !error.retryable,
+                        "a submission TIMEOUT is not retryable"
+                    );
                 }
             }
             ErrorCode::JobFailed | ErrorCode::JobCanceled | ErrorCode::JobExpired => {
@@ -1044,38 +1141,82 @@ impl World {
                     ErrorCode::JobCanceled => JobStatus::Canceled,
                     _ => JobStatus::Expired,
                 };
-                check!(self, waits && matches!(seen, Seen::Job(s, _) if *s == status), "{call:?} {:?} after {seen:?}", error.code);
+                check!(
+                    self,
+                    waits && matches!(seen, Seen::Job(s, _) if *s == status),
+                    "{call:?} {:?} after {seen:?}",
+                    error.code
+                );
                 check!(self, carry == Carry::Job, "a job's end carries {carry:?}");
             }
             code => {
-                let Seen::Failed { download, status, transient, code: fatal } = seen else {
+                let Seen::Failed {
+                    download,
+                    status,
+                    transient,
+                    code: fatal,
+                } = seen
+                else {
                     // A refresh that gave back the expired link.
                     let same = matches!(seen, Seen::Job(JobStatus::Completed, Some(url)) if rec.expired_url.as_ref() == Some(url));
-                    check!(self, code == ErrorCode::ResultDownloadFailed && same, "{call:?} {code:?} after {seen:?}");
+                    check!(
+                        self,
+                        code == ErrorCode::ResultDownloadFailed && same,
+                        "{call:?} {code:?} after {seen:?}"
+                    );
                     return;
                 };
-                check!(self, matches!(carry, Carry::Cause(_)), "{code:?} carries {carry:?}");
+                check!(
+                    self,
+                    matches!(carry, Carry::Cause(_)),
+                    "{code:?} carries {carry:?}"
+                );
                 if let Some(fatal) = fatal {
-                    check!(self, code == *fatal, "{call:?} {code:?} after a fatal {fatal:?}");
+                    check!(
+                        self,
+                        code == *fatal,
+                        "{call:?} {code:?} after a fatal {fatal:?}"
+                    );
                     return;
                 }
-                check!(self, error.http_status == *status, "{call:?} {code:?} status {:?}, saw {status:?}", error.http_status);
+                check!(
+                    self,
+                    error.http_status == *status,
+                    "{call:?} {code:?} status {:?}, saw {status:?}",
+                    error.http_status
+                );
                 let expected = match (download, status) {
                     (true, _) => ErrorCode::ResultDownloadFailed,
                     (false, Some(_)) => ErrorCode::HttpError,
                     (false, None) => ErrorCode::NetworkError,
                 };
-                check!(self, code == expected, "{call:?} {code:?}, expected {expected:?} after {seen:?}");
+                check!(
+                    self,
+                    code == expected,
+                    "{call:?} {code:?}, expected {expected:?} after {seen:?}"
+                );
                 if rec.waiting && *transient {
-                    let count = if *download { rec.download_fails } else { rec.poll_fails };
+                    let count = if *download {
+                        rec.download_fails
+                    } else {
+                        rec.poll_fails
+                    };
                     check!(self, count == max_retries + 1, "{call:?} {code:?} after {count} failures in a row, maxRetries {max_retries}");
                 }
                 let expiry = *download && matches!(status, Some(403 | 404 | 410));
                 if rec.waiting && !*transient && !expiry {
-                    check!(self, !error.retryable, "{call:?} {code:?} retryable after a final failure");
+                    check!(
+                        self,
+                        !error.retryable,
+                        "{call:?} {code:?} retryable after a final failure"
+                    );
                 }
                 if expiry && *status != Some(410) {
-                    check!(self, rec.expired_url.as_deref() == Some(""), "{call:?} gave up on the first expired link");
+                    check!(
+                        self,
+                        rec.expired_url.as_deref() == Some(""),
+                        "{call:?} gave up on the first expired link"
+                    );
                 }
             }
         }
@@ -1116,9 +1257,22 @@ fn the_engine_keeps_the_contract_under_simulated_load() {
         (world.now - 1_000_000.0) / 1000.0,
         clock.elapsed().as_secs_f64()
     );
-    assert_eq!(t.by_code.values().sum::<u64>() as usize, calls, "every call settled");
+    assert_eq!(
+        t.by_code.values().sum::<u64>() as usize,
+        calls,
+        "every call settled"
+    );
     // The run reached what it is for: every kind of outcome happened.
-    for code in ["resolved", "threw", "ABORTED", "TIMEOUT", "JOB_FAILED", "HTTP_ERROR", "NETWORK_ERROR", "RESULT_DOWNLOAD_FAILED"] {
+    for code in [
+        "resolved",
+        "threw",
+        "ABORTED",
+        "TIMEOUT",
+        "JOB_FAILED",
+        "HTTP_ERROR",
+        "NETWORK_ERROR",
+        "RESULT_DOWNLOAD_FAILED",
+    ] {
         assert!(
             calls < 10_000 || t.by_code.contains_key(code),
             "PULSE_SIM_SEED={seed}: no call ended {code}"
