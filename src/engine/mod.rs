@@ -857,14 +857,14 @@ fn send_now(now_ms: f64) -> Step {
 /// A 2xx reply checked against the request it answers: one of another kind
 /// fails the request as an invalid response (and is reported).
 fn fit(request: &Request, ended: Ended, req: ReqId) -> (Ended, Option<EngineError>) {
-    let fits = match (&ended, request) {
-        (Ended::Answer(Some(Reply::Job { .. }), _), Request::Job(_)) => true,
-        (Ended::Answer(Some(Reply::Created(_)), _), Request::Submit) => true,
-        (Ended::Answer(_, _), Request::Cancel(_)) => true,
-        (Ended::Body, Request::Download(_)) => true,
-        (Ended::Failed(_), _) => true,
-        _ => false,
-    };
+    let fits = matches!(
+        (&ended, request),
+        (Ended::Answer(Some(Reply::Job { .. }), _), Request::Job(_))
+            | (Ended::Answer(Some(Reply::Created(_)), _), Request::Submit)
+            | (Ended::Answer(_, _), Request::Cancel(_))
+            | (Ended::Body, Request::Download(_))
+            | (Ended::Failed(_), _)
+    );
     if fits {
         return (ended, None);
     }

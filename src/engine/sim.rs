@@ -246,8 +246,9 @@ struct World {
 }
 
 macro_rules! check {
-    ($world:expr, $cond:expr, $($fmt:tt)+) => {
-        if !$cond {
+    ($world:expr, $cond:expr, $($fmt:tt)+) => {{
+        let holds: bool = $cond;
+        if !holds {
             panic!(
                 "PULSE_SIM_SEED={} at {:.3} ms: {}",
                 $world.seed,
@@ -255,7 +256,7 @@ macro_rules! check {
                 format!($($fmt)+)
             );
         }
-    };
+    }};
 }
 
 impl World {
