@@ -874,3 +874,178 @@ fn fit(request: &Request, ended: Ended, req: ReqId) -> (Ended, Option<EngineErro
         Some(EngineError::WrongReply(req)),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::Backoff;
+    use crate::error::ErrorCode;
+    use crate::options::WaitPolicy;
+    use crate::poll::ResultAt;
+    use crate::status::JobStatus;
+
+    const POLICY: WaitPolicy = WaitPolicy {
+        backoff: Backoff {
+            initial_ms: 100.0,
+            max_ms: 1_000.0,
+            multiplier: 2.0,
+            jitter: 0.0,
+        },
+        timeout_ms: Some(60_000.0),
+        max_retries: 2,
+        download_result: true,
+        max_result_bytes: None,
+        cancel_on_abort: true,
+    };
+
+    fn start(engine: &mut Engine, call: u64, op: Op, now: f64) {
+        let base = BaseUrl::parse("https://api.example.com").unwrap();
+        let event = Event::Start {
+            call: CallId(call),
+            op,
+            base,
+            request_timeout_ms: 5_000.0,
+        };
+        engine.handle(event, now, 0.0).unwrap();
+    }
+
+    fn wait(job: &str) -> Op {
+        Op::Wait {
+            job_id: job.into(),
+            policy: POLICY,
+            resume: None,
+        }
+    }
+
+    fn effects(engine: &mut Engine) -> Vec<Effect> {
+        std::iter::from_fn(|| engine.poll_effect()).collect()
+    }
+
+    fn sent(effects: &[Effect]) -> Vec<(ReqId, Request)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { req, request, .. } => Some((*req, request.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn job(req: ReqId, status: JobStatus) -> Event {
+        Event::Answered {
+            req,
+            status: 200,
+            retry_after_ms: None,
+            reply: Some(Reply::Job {
+                status,
+                error: None,
+                result: ResultAt::Inline,
+            }),
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn a_given_up_wait_cancels_at_once_past_the_cap_and_the_pause() {
+        let mut engine = Engine::new(Caps {
+            max_in_flight: Some(1),
+            per_second: None,
+        });
+        start(&mut engine, 1, wait("job-1"), 0.0);
+        let (poll, _) = sent(&effects(&mut engine))[0].clone();
+        start(&mut engine, 2, Op::Get { job_id: "x".into() }, 0.0);
+        assert!(effects(&mut engine).is_empty(), "the cap holds the get");
+        engine
+            .handle(job(poll, JobStatus::Pending), 10.0, 0.0)
+            .unwrap();
+        let (get, _) = sent(&effects(&mut engine))[0].clone();
+        let limited = Event::Answered {
+            req: get,
+            status: 429,
+            retry_after_ms: Some(60_000.0),
+            reply: None,
+            detail: None,
+        };
+        engine.handle(limited, 20.0, 0.0).unwrap();
+        effects(&mut engine);
+        // the wait's next poll is held by the pause
+        engine.handle(Event::TimerFired, 200.0, 0.0).unwrap();
+        assert!(sent(&effects(&mut engine)).is_empty());
+        let abort = Event::Aborted {
+            call: CallId(1),
+            by: Signal::Caller,
+        };
+        engine.handle(abort, 300.0, 0.0).unwrap();
+        let cancel = sent(&effects(&mut engine));
+        assert_eq!(cancel.len(), 1);
+        assert_eq!(cancel[0].1, Request::Cancel("job-1".into()));
+        let answered = Event::Answered {
+            req: cancel[0].0,
+            status: 200,
+            retry_after_ms: None,
+            reply: Some(Reply::Cancelled),
+            detail: None,
+        };
+        engine.handle(answered, 350.0, 0.0).unwrap();
+        match effects(&mut engine).as_slice() {
+            [Effect::Reject {
+                call: CallId(1),
+                error,
+                carry: Carry::Reason(Signal::Caller),
+            }] => assert_eq!(
+                (error.code, error.cancel_confirmed),
+                (ErrorCode::Aborted, Some(true))
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(engine.calls(), 0);
+        assert_eq!(engine.poll_timeout(), None, "nothing of the call is left");
+    }
+
+    #[test]
+    fn a_callback_that_throws_on_the_last_poll_rejects_with_its_exception() {
+        let mut engine = Engine::new(Caps::default());
+        start(&mut engine, 1, wait("job-1"), 0.0);
+        let (poll, _) = sent(&effects(&mut engine))[0].clone();
+        engine
+            .handle(job(poll, JobStatus::Completed), 5.0, 0.0)
+            .unwrap();
+        assert!(matches!(
+            engine.poll_effect(),
+            Some(Effect::Progress { .. })
+        ));
+        let threw = Event::CallbackThrew { call: CallId(1) };
+        engine.handle(threw, 5.0, 0.0).unwrap();
+        assert_eq!(effects(&mut engine), [Effect::Throw { call: CallId(1) }]);
+    }
+
+    #[test]
+    fn a_hung_request_is_ended_by_its_timeout_and_retried() {
+        let mut engine = Engine::new(Caps::default());
+        start(&mut engine, 1, wait("job-1"), 0.0);
+        let (first, _) = sent(&effects(&mut engine))[0].clone();
+        assert_eq!(engine.poll_timeout(), Some(5_000.0), "requestTimeoutMs");
+        engine.handle(Event::TimerFired, 5_000.0, 0.0).unwrap();
+        assert_eq!(effects(&mut engine), [Effect::Abort { req: first }]);
+        // the retry follows the backoff (100 ms after one poll)
+        assert_eq!(engine.poll_timeout(), Some(5_100.0));
+        engine.handle(Event::TimerFired, 5_100.0, 0.0).unwrap();
+        let (second, _) = sent(&effects(&mut engine))[0].clone();
+        // the late answer of the first is ignored
+        engine
+            .handle(job(first, JobStatus::Completed), 5_150.0, 0.0)
+            .unwrap();
+        assert!(effects(&mut engine).is_empty());
+        engine
+            .handle(job(second, JobStatus::Completed), 5_200.0, 0.0)
+            .unwrap();
+        let done = effects(&mut engine);
+        assert!(
+            matches!(
+                done.as_slice(),
+                [Effect::Progress { .. }, Effect::Resolve { call: CallId(1) }]
+            ),
+            "{done:?}"
+        );
+    }
+}
