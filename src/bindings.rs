@@ -11,7 +11,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::error::Error;
 use crate::options::{validate_job_id, wrong_type, Options};
 use crate::platform::api::{Api, Priority};
-use crate::platform::fetch::Http;
+use crate::platform::fetch::{json_parse, Http};
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::scheduler::Shared;
 use crate::platform::submit::Body;
@@ -622,6 +622,7 @@ fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
         Fault::Pulse { error, job, cause } => (error, job, cause),
     };
     let optional = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
+    let server = error.server.map(|s| *s).unwrap_or_default();
     let details = object(&[
         ("code", error.code.as_str().into()),
         ("jobId", optional(job_id.map(JsValue::from))),
@@ -632,6 +633,13 @@ fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
         (
             "cancelConfirmed",
             optional(error.cancel_confirmed.map(JsValue::from)),
+        ),
+        ("serverCode", optional(server.code.map(JsValue::from))),
+        (
+            "serverDetails",
+            optional(
+                (server.details).and_then(|json| json_parse(&JsString::from(json.as_str())).ok()),
+            ),
         ),
     ]);
     let message = JsValue::from(&error.message);

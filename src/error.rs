@@ -4,6 +4,7 @@
 //! Messages never contain the API key, header values or result URLs (presigned
 //! URLs carry signatures), so an error can be logged as it is.
 
+use crate::server_text::ServerError;
 use crate::text::{cat, decimal};
 
 use std::fmt;
@@ -76,6 +77,8 @@ pub struct Error {
     /// For a wait abandoned with `cancelOnAbort`: whether the server
     /// confirmed the cancel.
     pub cancel_confirmed: Option<bool>,
+    /// Pulse's own `code` and `details` from an error body.
+    pub server: Option<Box<ServerError>>,
 }
 
 impl Error {
@@ -86,6 +89,7 @@ impl Error {
             http_status: None,
             retryable: false,
             cancel_confirmed: None,
+            server: None,
         }
     }
 
@@ -154,8 +158,14 @@ impl Error {
         Self::new(ErrorCode::Aborted, "the operation was aborted")
     }
 
-    /// A non-2xx answer from the API; `detail` is the body's own message.
-    pub fn http(status: u16, detail: Option<&str>, retryable: bool) -> Self {
+    /// A non-2xx answer from the API; `detail` is the body's own message,
+    /// `server` Pulse's code and details.
+    pub fn http(
+        status: u16,
+        detail: Option<&str>,
+        server: Option<Box<ServerError>>,
+        retryable: bool,
+    ) -> Self {
         let code = decimal(status.into());
         let message = match detail {
             Some(detail) => cat(&["the Pulse API answered HTTP ", &code, ": ", detail]),
@@ -164,6 +174,7 @@ impl Error {
         Self {
             http_status: Some(status),
             retryable,
+            server,
             ..Self::new(ErrorCode::HttpError, message)
         }
     }
@@ -247,15 +258,15 @@ mod tests {
     fn retryable_follows_the_contract() {
         assert!(Error::network("x").retryable);
         assert!(Error::timeout("j", 5.0).retryable);
-        assert!(Error::http(503, None, true).retryable);
-        assert!(!Error::http(404, None, false).retryable);
+        assert!(Error::http(503, None, None, true).retryable);
+        assert!(!Error::http(404, None, None, false).retryable);
         assert!(!Error::job_failed("j", None).retryable);
         assert!(!Error::invalid_argument("x").retryable);
     }
 
     #[test]
     fn messages_carry_the_details() {
-        let e = Error::http(401, Some("Invalid API key"), false);
+        let e = Error::http(401, Some("Invalid API key"), None, false);
         assert_eq!(e.http_status, Some(401));
         assert_eq!(
             e.to_string(),
