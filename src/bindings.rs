@@ -2,6 +2,7 @@
 //! Rust values, runs the core, and turns the outcome back into JS once.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use js_sys::{Array, Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -36,31 +37,31 @@ pub fn set_error_factory(factory: Function) {
 /// Waits for a job; see `waitForJob` in docs/contract.md.
 #[wasm_bindgen(js_name = waitForJob)]
 pub fn wait_for_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Wait, job_id, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Wait, job_id, options, Watch::default())
 }
 
 /// Reads a job once; see `getJob` in docs/contract.md.
 #[wasm_bindgen(js_name = getJob)]
 pub fn get_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Get, job_id, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Get, job_id, options, Watch::default())
 }
 
 /// Cancels a job; see `cancelJob` in docs/contract.md.
 #[wasm_bindgen(js_name = cancelJob)]
 pub fn cancel_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Cancel, job_id, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Cancel, job_id, options, Watch::default())
 }
 
 /// Submits a job; see `submitJob` in docs/contract.md.
 #[wasm_bindgen(js_name = submitJob)]
 pub fn submit_job_promise(body: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Submit, body, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Submit, body, options, Watch::default())
 }
 
 /// Submits a job and waits for it; see `runJob` in docs/contract.md.
 #[wasm_bindgen(js_name = runJob)]
 pub fn run_job_promise(body: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Run, body, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Run, body, options, Watch::default())
 }
 
 /// The wait behind the top-level `watchJob`, like the other top-level
@@ -73,19 +74,19 @@ pub fn watch_job_promise(
     on_job: Function,
     stop: JsValue,
 ) -> Promise {
-    Defaults::default().start(Op::Wait, job_id, options, Watch::new(on_job, stop))
+    Rc::<Defaults>::default().start(Op::Wait, job_id, options, Watch::new(on_job, stop))
 }
 
 /// `waitForJob` as a Rust future, for the wasm test suite.
 pub async fn wait_for_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    Defaults::default()
+    Rc::<Defaults>::default()
         .run(Op::Wait, job_id, Given::Raw(options), Watch::default())
         .await
 }
 
 /// `getJob` as a Rust future, for the wasm test suite.
 pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    Defaults::default()
+    Rc::<Defaults>::default()
         .run(Op::Get, job_id, Given::Raw(options), Watch::default())
         .await
 }
@@ -94,7 +95,7 @@ pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsVal
 #[wasm_bindgen(js_name = PulseClient)]
 #[derive(Debug)]
 pub struct PulseClient {
-    defaults: Defaults,
+    defaults: Rc<Defaults>,
 }
 
 #[wasm_bindgen(js_class = PulseClient)]
@@ -125,7 +126,9 @@ impl PulseClient {
             })
         };
         read()
-            .map(|defaults| PulseClient { defaults })
+            .map(|defaults| PulseClient {
+                defaults: Rc::new(defaults),
+            })
             .map_err(|f| to_js(f, None))
     }
 
@@ -171,7 +174,7 @@ impl PulseClient {
     /// them; not public API.
     #[wasm_bindgen(js_name = waitForJobs)]
     pub fn wait_for_jobs(&self, job_ids: JsValue, options: JsValue) -> Result<Array, JsValue> {
-        let check = || -> Result<(Array, CallOptions), Fault> {
+        let check = || -> Result<(Array, Rc<CallOptions>), Fault> {
             let array = is_array(&job_ids).map_err(|thrown| Fault::unreadable("jobIds", thrown))?;
             if !array {
                 return Err(Error::invalid_argument("jobIds must be an array").into());
@@ -180,14 +183,14 @@ impl PulseClient {
             let merged = call.options.clone().over(&self.defaults.options);
             merged.endpoint()?;
             merged.wait_policy()?;
-            Ok((job_ids.unchecked_into(), call))
+            Ok((job_ids.unchecked_into(), Rc::new(call)))
         };
         let (ids, call) = check().map_err(|f| to_js(f, None))?;
         Ok(ids
             .iter()
             .map(|id| {
                 let wait = self.defaults.clone();
-                let given = Given::Read(Box::new(call.clone()));
+                let given = Given::Read(call.clone());
                 JsValue::from(wait.spawn(Op::Wait, id, given, Watch::default()))
             })
             .collect())
@@ -248,7 +251,7 @@ impl Watch {
 
 /// The options a call starts from: none for the free functions, the client's
 /// for `PulseClient` methods.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct Defaults {
     options: Options,
     fetch: Option<Function>,
@@ -257,12 +260,12 @@ struct Defaults {
 }
 
 impl Defaults {
-    fn start(self, op: Op, subject: JsValue, options: JsValue, watch: Watch) -> Promise {
+    fn start(self: Rc<Self>, op: Op, subject: JsValue, options: JsValue, watch: Watch) -> Promise {
         self.spawn(op, subject, Given::Raw(options), watch)
     }
 
     /// The one place a call becomes a promise (one copy in the wasm).
-    fn spawn(self, op: Op, subject: JsValue, options: Given, watch: Watch) -> Promise {
+    fn spawn(self: Rc<Self>, op: Op, subject: JsValue, options: Given, watch: Watch) -> Promise {
         // Boxed: `future_to_promise`'s task would hold the future twice
         // (as the value it captured and as the one it awaits), 4.4 KB per call.
         future_to_promise(Box::pin(self.run(op, subject, options, watch)))
@@ -272,7 +275,7 @@ impl Defaults {
     /// call's options over these defaults; every error, validation included,
     /// rejects as a `PulseError`.
     async fn run(
-        self,
+        self: Rc<Self>,
         op: Op,
         subject: JsValue,
         options: Given,
@@ -307,11 +310,18 @@ impl Defaults {
             Op::Get | Op::Cancel => Scope::Request,
             Op::Submit => Scope::Submit,
         };
-        let mut call = match options {
-            Given::Raw(options) => read_options(&options, scope)?,
-            Given::Read(call) => *call,
+        let read;
+        let call = match &options {
+            Given::Raw(options) => {
+                read = read_options(options, scope)?;
+                &read
+            }
+            Given::Read(call) => &**call,
         };
-        call.hooks.on_job = watch.on_job;
+        let hooks = Hooks {
+            on_job: watch.on_job,
+            ..call.hooks.clone()
+        };
         let merged = call.options.clone().over(&self.options);
         let api = Api::new(
             Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
@@ -371,7 +381,7 @@ impl Defaults {
                 if let Some(state) = &call.resume {
                     resume = Some(read_resume(state, id)?);
                 }
-                wait::wait_for_job(&api, id, policy, &call.hooks, signals, resume).await
+                wait::wait_for_job(&api, id, policy, &hooks, signals, resume).await
             }
             Op::Get => {
                 let request = async { Ok(api.get_job(id).await?.0) };
@@ -401,11 +411,11 @@ enum Scope {
 #[derive(Debug)]
 enum Given {
     Raw(JsValue),
-    Read(Box<CallOptions>),
+    Read(Rc<CallOptions>),
 }
 
 /// Options read from JS: the pure part plus what only JS can hold.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct CallOptions {
     options: Options,
     fetch: Option<Function>,

@@ -100,10 +100,13 @@ impl Error {
 
     /// The job reported `failed`; `reason` is the job's own `error` text.
     pub fn job_failed(job_id: &str, reason: Option<&str>) -> Self {
-        let message = match reason {
-            Some(reason) => cat(&["job ", job_id, " failed: ", reason]),
-            None => cat(&["job ", job_id, " failed"]),
-        };
+        let message = cat(&[
+            "job ",
+            job_id,
+            " failed",
+            colon(reason),
+            reason.unwrap_or(""),
+        ]);
         Self::new(ErrorCode::JobFailed, message)
     }
 
@@ -166,11 +169,12 @@ impl Error {
         server: Option<Box<ServerError>>,
         retryable: bool,
     ) -> Self {
-        let code = decimal(status.into());
-        let message = match detail {
-            Some(detail) => cat(&["the Pulse API answered HTTP ", &code, ": ", detail]),
-            None => cat(&["the Pulse API answered HTTP ", &code]),
-        };
+        let message = cat(&[
+            "the Pulse API answered HTTP ",
+            &decimal(status.into()),
+            colon(detail),
+            detail.unwrap_or(""),
+        ]);
         Self {
             http_status: Some(status),
             retryable,
@@ -225,6 +229,12 @@ impl Error {
             ..Self::new(ErrorCode::ResultDownloadFailed, message)
         }
     }
+}
+
+/// `": "` before a detail that is there. (One `cat` per message, not one
+/// per shape of it.)
+fn colon(detail: Option<&str>) -> &'static str {
+    detail.map_or("", |_| ": ")
 }
 
 /// A count of ms or bytes for a message. Integer formatting keeps the float
