@@ -543,42 +543,52 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn typed<T>(
-        &self,
-        name: &str,
-        expected: &str,
-        cast: impl FnOnce(&JsValue) -> Option<T>,
-    ) -> Option<T> {
+    /// The field if `is_type` accepts it; otherwise its error is kept. (One
+    /// non-generic check for every type: a copy per type cost the wasm
+    /// about 600 B.)
+    fn typed(&self, name: &str, expected: &str, is_type: fn(&JsValue) -> bool) -> Option<JsValue> {
         let value = self.get(name)?;
-        cast(&value).or_else(|| self.fail(wrong_type(name, expected).into()))
+        match is_type(&value) {
+            true => Some(value),
+            false => self.fail(wrong_type(name, expected).into()),
+        }
     }
 
     fn number(&self, name: &str) -> Option<f64> {
-        self.typed(name, "a finite number", |v| {
-            v.as_f64().filter(|n| n.is_finite())
-        })
+        let finite = |v: &JsValue| v.as_f64().is_some_and(f64::is_finite);
+        self.typed(name, "a finite number", finite)?.as_f64()
     }
 
     fn boolean(&self, name: &str) -> Option<bool> {
-        self.typed(name, "a boolean", JsValue::as_bool)
+        self.typed(name, "a boolean", |v| v.as_bool().is_some())?
+            .as_bool()
     }
 
     fn function(&self, name: &str) -> Option<Function> {
-        self.typed(name, "a function", |v| v.dyn_ref::<Function>().cloned())
+        let value = self.typed(name, "a function", JsValue::is_function)?;
+        Some(value.unchecked_into())
     }
 
     fn string(&self, name: &str) -> Option<String> {
-        self.typed(name, "a well-formed string", well_formed)
+        let is_string = |v: &JsValue| {
+            v.dyn_ref::<JsString>()
+                .is_some_and(JsString::is_valid_utf16)
+        };
+        self.typed(name, "a well-formed string", is_string)?
+            .as_string()
     }
 
     /// Any object with `aborted` and `addEventListener`, so signals from
     /// polyfills and other realms work too.
     fn signal(&self, name: &str) -> Option<SignalLike> {
-        self.typed(name, "an AbortSignal", |v| {
+        let is_signal = |v: &JsValue| {
             let has = |field: &str| Reflect::has(v, &field.into()).unwrap_or(false);
-            (v.is_object() && has("aborted") && has("addEventListener"))
-                .then(|| v.clone().unchecked_into())
-        })
+            v.is_object() && has("aborted") && has("addEventListener")
+        };
+        Some(
+            self.typed(name, "an AbortSignal", is_signal)?
+                .unchecked_into(),
+        )
     }
 
     /// A plain object of string values, in its own key order.
