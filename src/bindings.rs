@@ -16,7 +16,7 @@ use crate::platform::fetch::{json_parse, Http};
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::scheduler::Shared;
 use crate::platform::submit::Body;
-use crate::platform::wait::{self, bounded, Hooks, TimedOut};
+use crate::platform::wait::{self, bounded, Hooks, TimedOut, Work};
 use crate::platform::{now_ms, object, Fault};
 use crate::poll::Resume;
 use crate::scheduler::{Caps, CLIENT_MAX_IN_FLIGHT};
@@ -383,13 +383,13 @@ impl Defaults {
                 }
                 wait::wait_for_job(&api, id, policy, &hooks, signals, resume).await
             }
-            Op::Get => {
-                let request = async { Ok(api.get_job(id).await?.0) };
-                bounded(Box::pin(request), signals, None).await
-            }
-            Op::Cancel => {
-                let cancel = api.cancel_job(id, Priority::InTurn);
-                bounded(Box::pin(cancel), signals, None).await
+            // One request, bounded by the signals alone (one `bounded` for both).
+            Op::Get | Op::Cancel => {
+                let request: Work<'_> = match op {
+                    Op::Get => Box::pin(async { Ok(api.get_job(id).await?.0) }),
+                    _ => Box::pin(api.cancel_job(id, Priority::InTurn)),
+                };
+                bounded(request, signals, None).await
             }
         }
     }
