@@ -381,7 +381,12 @@ impl Defaults {
                 if let Some(state) = &call.resume {
                     resume = Some(read_resume(state, id)?);
                 }
-                wait::wait_for_job(&api, id, policy, &hooks, signals, resume).await
+                // Boxed: the call's future holds a pointer, not the wait (51 B
+                // gzip less with the download's, docs/performance.md).
+                Box::pin(wait::wait_for_job(
+                    &api, id, policy, &hooks, signals, resume,
+                ))
+                .await
             }
             // One request, bounded by the signals alone (one `bounded` for both).
             Op::Get | Op::Cancel => {
