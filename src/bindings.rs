@@ -382,7 +382,7 @@ impl Defaults {
                     resume = Some(read_resume(state, id)?);
                 }
                 // Boxed: the call's future holds a pointer, not the wait (51 B
-                // gzip less with the download's, docs/performance.md).
+                // gzip less, with the download boxed alike).
                 Box::pin(wait::wait_for_job(
                     &api, id, policy, &hooks, signals, resume,
                 ))
