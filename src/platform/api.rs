@@ -7,19 +7,19 @@ use js_sys::{Array, Function, JsString, Reflect};
 use wasm_bindgen::JsValue;
 
 use super::fetch::{
-    headers_object, json_parse, read_json, BodyLimits, Http, Method, Redirects, Reply, Request,
-    Sent,
+    error_body, headers_object, json_parse, read_json, BodyLimits, Http, Method, Redirects, Reply,
+    Request, Sent,
 };
 use super::foreign::resolve_url;
 use super::scheduler::{Shared, Turn};
-use super::submit::Body;
+use super::submit::{stringify, Body};
 use super::{fatal, names, now_ms, object, retry_after_ms, Fault};
 use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::error::Error;
 use crate::options::Endpoint;
 use crate::poll::{Failure, Polled, ResultAt};
 use crate::scheduler::pause_after;
-use crate::server_text::{clean, ErrorDetail, Issue};
+use crate::server_text::{clean, ErrorDetail, Issue, ServerError};
 use crate::status::{is_success, reported, JobStatus};
 use crate::submit::{json_headers as json_headers_of, submitted_job_id};
 use crate::text::{cat, signed_decimal};
@@ -27,9 +27,12 @@ use crate::url::{BaseUrl, ResultUrl};
 
 /// A parsed JSON object (not an array), or `None`.
 fn json_object(text: &JsString) -> Option<JsValue> {
-    json_parse(text)
-        .ok()
-        .filter(|v| v.is_object() && !Array::is_array(v))
+    object_only(json_parse(text).ok())
+}
+
+/// The value if it is an object (not an array).
+fn object_only(value: Option<JsValue>) -> Option<JsValue> {
+    value.filter(|v| v.is_object() && !Array::is_array(v))
 }
 
 /// A field of a value that `JSON.parse` made: plain data, so no getter runs.
@@ -136,7 +139,16 @@ impl Api {
     /// Server (or platform) text made fit for a message: the key and every
     /// header value redacted, escapes stripped, length bounded.
     fn clean(&self, text: &str) -> String {
-        clean(text, self.endpoint.headers.iter().map(|(_, v)| v.as_str()))
+        clean(text, &self.secrets())
+    }
+
+    /// The key and every header value: what no error may show.
+    fn secrets(&self) -> Vec<&str> {
+        self.endpoint
+            .headers
+            .iter()
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// The same failure with its network message cleaned.
@@ -168,17 +180,30 @@ impl Api {
         let retry_after = reply.retry_after.as_deref().and_then(retry_after_ms);
         self.note_rate_limit(reply.status, retry_after);
         if !is_success(reply.status) {
-            let detail = json_object(&reply.body)
-                .and_then(|body| error_detail(&body))
-                .map(|detail| self.clean(&detail.render()));
-            let failure = Failure::Http {
-                status: reply.status,
-                detail,
-                retry_after_ms: retry_after,
-            };
-            return Err(failure.into());
+            let body = json_parse(&reply.body).ok();
+            return Err(self.refused(reply.status, body, retry_after));
         }
         Ok((reply, retry_after))
+    }
+
+    /// A non-2xx answer as a failure, with what its JSON body said, cleaned.
+    fn refused(&self, status: u16, body: Option<JsValue>, retry_after_ms: Option<f64>) -> Fault {
+        let body = object_only(body);
+        let detail = body.as_ref().and_then(error_detail);
+        let error = body.map_or(JsValue::UNDEFINED, |b| field(&b, &"error".into()));
+        let details = field(&error, &"details".into());
+        let details = match details.is_undefined() {
+            true => None,
+            false => stringify(&details).ok().and_then(|json| json.as_string()),
+        };
+        let code = field(&error, &"code".into()).as_string();
+        Failure::Http {
+            status,
+            detail: detail.map(|detail| self.clean(&detail.render())),
+            server: ServerError::redacted(code.as_deref(), details, &self.secrets()),
+            retry_after_ms,
+        }
+        .into()
     }
 
     /// A request to the API, with the call's headers.
@@ -290,12 +315,10 @@ impl Api {
         if !is_success(sent.status) {
             let retry_after_ms = sent.header("retry-after")?.and_then(|v| retry_after_ms(&v));
             self.note_rate_limit(sent.status, retry_after_ms);
-            return Err(Failure::Http {
-                status: sent.status,
-                detail: None,
-                retry_after_ms,
-            }
-            .into());
+            // Pulse's own link answers its error bodies too; read within the
+            // attempt's time, and left out when it cannot be read.
+            let body = error_body(&mut sent, self.request_timeout_ms).await;
+            return Err(self.refused(sent.status, body, retry_after_ms));
         }
         let limits = BodyLimits {
             timeout_ms: self.request_timeout_ms,

@@ -179,10 +179,13 @@ impl Run<'_> {
                     }),
                 Request::Download(target) => {
                     let on_progress = self.hooks.on_download_progress.clone();
-                    let downloaded = self
-                        .api
-                        .download(target, self.policy.max_result_bytes, on_progress)
-                        .await;
+                    // Boxed, as `bindings` boxes the wait: smaller wasm.
+                    let downloaded = Box::pin(self.api.download(
+                        target,
+                        self.policy.max_result_bytes,
+                        on_progress,
+                    ))
+                    .await;
                     downloaded.map(|result| {
                         let _ = Reflect::set(&job, &"result".into(), &result);
                         Observation::Downloaded
