@@ -4,11 +4,10 @@
 // where that timeout is at work, measured in the same pairs, in rotated order.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { after, before, describe, test } from "./support/runner.js";
 import { repoRoot } from "./support/package.js";
 import { jid, startMockServer } from "./support/mock.js";
@@ -17,7 +16,26 @@ import { PLAIN, PLAIN_NO_TIMEOUT, PULSE, REQUEST_TIMEOUT_MS, optionsFor } from "
 import { plainWaitForJob } from "../../bench/plain-poller.js";
 
 exitGuard();
-const runBench = (args) => promisify(execFile)(process.execPath, ["bench/run.js", ...args], { cwd: repoRoot, maxBuffer: 1 << 22 });
+/**
+ * Runs `node bench/run.js args` in a process group of its own, killed whole
+ * (the mock and the child measuring included) if it outlives `limitMs`;
+ * resolves { stdout } on exit 0, else rejects with its stderr.
+ */
+function runBench(args, limitMs = 20_000) {
+  const child = spawn(process.execPath, ["bench/run.js", ...args], { cwd: repoRoot, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const timer = setTimeout(() => process.kill(-child.pid, "SIGKILL"), limitMs);
+  return new Promise((resolve, reject) =>
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve({ stdout });
+      else reject(new Error(`node bench/run.js ${args.join(" ")}: ${signal ?? `exit ${code}`}\n${stderr}`));
+    }),
+  );
+}
 
 /** Turns of the event loop (not timers: those are mocked) until `cond()` holds, for up to 10 s. */
 async function until(cond) {
@@ -83,7 +101,7 @@ describe("node bench/run.js", () => {
 
   test("two pairs: each line against the poller with timeouts, the abort in flight also against the one without, orders rotated", { timeout: 300_000 }, async () => {
     const out = path.join(dir, "results.json");
-    const { stdout } = await runBench(["--pairs", "2", "--only", "abortSleep,abortFlight", "--out", out]);
+    const { stdout } = await runBench(["--pairs", "2", "--only", "abortSleep,abortFlight", "--out", out], 240_000);
     const report = JSON.parse(readFileSync(out, "utf8"));
     assert.match(report.baselines.target, new RegExp(`^${PLAIN}: per-request timeout ${REQUEST_TIMEOUT_MS} ms$`));
     assert.match(report.baselines.second, new RegExp(`^${PLAIN_NO_TIMEOUT}: no per-request timeout$`));
@@ -130,7 +148,7 @@ describe("node bench/run.js", () => {
     assert.match(stdout, /pulse ÷ plain, the poller with the package's per-request timeout \(30000 ms\)/);
   });
 
-  test("bad arguments are named before anything runs", async () => {
+  test("bad arguments are named before anything runs", { timeout: 120_000 }, async () => {
     await assert.rejects(runBench(["--plain-timeouts"]), /--plain-timeouts is gone: the poller with per-request timeouts is now the baseline/);
     await assert.rejects(runBench(["--only", "polls,nope"]), /--only: no line nope; one of large, inline, waits, polls, abortSleep, abortFlight, waiting/);
     await assert.rejects(runBench(["--pairs", "0"]), /--pairs needs a positive whole number/);
