@@ -8,9 +8,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::engine::Op as Work;
 use crate::error::Error;
 use crate::options::{validate_job_id, wrong_type, Options};
 use crate::platform::api::{Api, Priority};
+use crate::platform::driver::{Conn, Driver, Start};
 use crate::platform::fetch::Http;
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::scheduler::Shared;
@@ -122,6 +124,7 @@ impl PulseClient {
                 options: call.options,
                 fetch: call.fetch,
                 scheduler: Some(Shared::new(caps)),
+                driver: Some(Driver::new(caps, to_js)),
             })
         };
         read()
@@ -254,6 +257,8 @@ struct Defaults {
     fetch: Option<Function>,
     /// The client's; a top-level call gets one of its own, without caps.
     scheduler: Option<Shared>,
+    /// The client's engine; a top-level call gets one of its own.
+    driver: Option<Driver>,
 }
 
 impl Defaults {
@@ -263,9 +268,57 @@ impl Defaults {
 
     /// The one place a call becomes a promise (one copy in the wasm).
     fn spawn(self, op: Op, subject: JsValue, options: Given, watch: Watch) -> Promise {
+        if matches!(op, Op::Get | Op::Cancel) {
+            return self.begin(op, &subject, options);
+        }
         // Boxed: `future_to_promise`'s task would hold the future twice
         // (as the value it captured and as the one it awaits), 4.4 KB per call.
         future_to_promise(Box::pin(self.run(op, subject, options, watch)))
+    }
+
+    /// Starts `op` in the engine (the client's, or one of the call's own);
+    /// every error, validation included, rejects as a `PulseError`.
+    fn begin(self, op: Op, subject: &JsValue, options: Given) -> Promise {
+        let mut job_id = None;
+        match self.prepare(op, subject, options, &mut job_id) {
+            Ok(start) => self
+                .driver
+                .unwrap_or_else(|| Driver::new(Caps::default(), to_js))
+                .start(start),
+            Err(fault) => Promise::reject(&to_js(fault, job_id.as_deref())),
+        }
+    }
+
+    /// Reads and checks a call's arguments, in the order the contract's
+    /// errors are reported.
+    fn prepare(
+        &self,
+        op: Op,
+        subject: &JsValue,
+        options: Given,
+        job_id: &mut Option<String>,
+    ) -> Result<Start, Fault> {
+        let id = read_job_id(subject)?;
+        *job_id = Some(id.clone());
+        let call = match options {
+            Given::Raw(options) => read_options(&options, Scope::Request)?,
+            Given::Read(call) => *call,
+        };
+        let merged = call.options.clone().over(&self.options);
+        let http = Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?;
+        let endpoint = merged.endpoint()?;
+        let request_timeout_ms = merged.request_timeout_ms()?;
+        let work = match op {
+            Op::Cancel => Work::Cancel { job_id: id },
+            _ => Work::Get { job_id: id },
+        };
+        Ok(Start {
+            op: work,
+            conn: Conn::new(http, endpoint),
+            request_timeout_ms,
+            job_id: job_id.clone(),
+            signal: call.signal,
+        })
     }
 
     /// Runs `op` on `subject` (a job id, or a submission's body) with the
@@ -614,7 +667,7 @@ fn well_formed(value: &JsValue) -> Option<String> {
 }
 
 /// The JS value a call rejects with: a `PulseError`, or the callback's own exception.
-fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
+pub(crate) fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
     let (error, job, cause) = match fault {
         Fault::Thrown(exception) => return exception,
         // A single request's failed attempt is final.

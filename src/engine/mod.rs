@@ -75,7 +75,7 @@ use std::fmt;
 
 use call::{Call, Phase, Work};
 pub use effect::{Carry, Effect, Request};
-use event::IdMap;
+pub(crate) use event::IdMap;
 pub use event::{CallId, Event, Op, Reply, ReqId, Signal};
 use timer::{Entry, Timer, Timers};
 

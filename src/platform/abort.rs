@@ -20,7 +20,15 @@ struct Watched {
     signal: SignalLike,
     listener: Closure<dyn FnMut()>,
     fired: bool,
-    waiters: Vec<(u32, Option<Waker>)>,
+    waiters: Vec<(u32, Notify)>,
+}
+
+/// How a watcher learns that its signal fired.
+enum Notify {
+    /// A future's task, woken.
+    Task(Option<Waker>),
+    /// The driver's callback, run once.
+    Call(Option<Box<dyn FnOnce()>>),
 }
 
 #[derive(Default)]
@@ -52,10 +60,7 @@ impl Registry {
 
 /// Resolves when the signal fires `abort`; stops watching when dropped.
 #[must_use = "the signal is watched only while this future is held"]
-pub struct Aborted {
-    signal_key: u32,
-    waiter_key: u32,
-}
+pub struct Aborted(Watch);
 
 impl Aborted {
     /// Watches `signal`, adding a listener only if no other call watches it.
@@ -63,6 +68,34 @@ impl Aborted {
     /// # Errors
     /// The exception of a signal whose `addEventListener` throws.
     pub fn new(signal: &SignalLike) -> Result<Self, JsValue> {
+        Watch::new(signal, Notify::Task(None)).map(Self)
+    }
+}
+
+/// One watcher of a signal; dropping it stops watching (and removes the
+/// listener when it was the last).
+#[must_use = "the signal is watched only while this is held"]
+pub struct Watch {
+    signal_key: u32,
+    waiter_key: u32,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watch")
+    }
+}
+
+impl Watch {
+    /// Runs `on_abort` once when `signal` fires `abort`, unless dropped first.
+    ///
+    /// # Errors
+    /// The exception of a signal whose `addEventListener` throws.
+    pub fn call(signal: &SignalLike, on_abort: Box<dyn FnOnce()>) -> Result<Self, JsValue> {
+        Self::new(signal, Notify::Call(Some(on_abort)))
+    }
+
+    fn new(signal: &SignalLike, notify: Notify) -> Result<Self, JsValue> {
         let signal_key = match shared_key(signal) {
             Some(key) => key,
             None => listen(signal)?,
@@ -71,7 +104,7 @@ impl Aborted {
             let mut r = r.borrow_mut();
             let key = r.fresh_key();
             if let Some(watched) = r.find(signal_key) {
-                watched.waiters.push((key, None));
+                watched.waiters.push((key, notify));
             }
             key
         });
@@ -109,19 +142,24 @@ fn listen(signal: &SignalLike) -> Result<u32, JsValue> {
 }
 
 fn fire(signal_key: u32) {
-    let wakers: Vec<Waker> = REGISTRY.with(|r| {
+    let (wakers, calls) = REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
+        let (mut wakers, mut calls) = (Vec::new(), Vec::new());
         let Some(watched) = r.find(signal_key) else {
-            return Vec::new();
+            return (wakers, calls);
         };
         watched.fired = true;
-        watched
-            .waiters
-            .iter_mut()
-            .filter_map(|(_, w)| w.take())
-            .collect()
+        for (_, notify) in &mut watched.waiters {
+            match notify {
+                Notify::Task(waker) => wakers.extend(waker.take()),
+                Notify::Call(call) => calls.extend(call.take()),
+            }
+        }
+        (wakers, calls)
     });
+    // Outside the borrow: a callback settles calls, which stop watching.
     wakers.into_iter().for_each(Waker::wake);
+    calls.into_iter().for_each(|call| call());
 }
 
 impl Future for Aborted {
@@ -130,16 +168,16 @@ impl Future for Aborted {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         REGISTRY.with(|r| {
             let mut r = r.borrow_mut();
-            let Some(watched) = r.find(self.signal_key) else {
+            let Some(watched) = r.find(self.0.signal_key) else {
                 return Poll::Pending;
             };
             if watched.fired {
                 return Poll::Ready(());
             }
-            if let Some((_, waker)) = watched
+            if let Some((_, Notify::Task(waker))) = watched
                 .waiters
                 .iter_mut()
-                .find(|(k, _)| *k == self.waiter_key)
+                .find(|(k, _)| *k == self.0.waiter_key)
             {
                 *waker = Some(cx.waker().clone());
             }
@@ -148,13 +186,17 @@ impl Future for Aborted {
     }
 }
 
-impl Drop for Aborted {
+impl Drop for Watch {
     fn drop(&mut self) {
+        // The waiter's callback is dropped outside the borrow too: it may
+        // hold the last reference to a driver, whose calls hold watches.
+        let mut left = None;
         let unwatched = REGISTRY.with(|r| {
             let mut r = r.borrow_mut();
             let at = r.watched.iter().position(|w| w.key == self.signal_key)?;
             let waiters = &mut r.watched[at].waiters;
-            waiters.retain(|(k, _)| *k != self.waiter_key);
+            let mine = waiters.iter().position(|(k, _)| *k == self.waiter_key);
+            left = mine.map(|i| waiters.remove(i));
             if !waiters.is_empty() {
                 return None;
             }
@@ -162,6 +204,7 @@ impl Drop for Aborted {
             r.keys().delete(watched.signal.unchecked_ref());
             Some(watched)
         });
+        drop(left);
         // Outside the borrow: removing the listener runs the caller's code.
         if let Some(watched) = unwatched {
             let listener: &Function = watched.listener.as_ref().unchecked_ref();

@@ -136,7 +136,7 @@ impl Api {
     /// Server (or platform) text made fit for a message: the key and every
     /// header value redacted, escapes stripped, length bounded.
     fn clean(&self, text: &str) -> String {
-        clean(text, self.endpoint.headers.iter().map(|(_, v)| v.as_str()))
+        clean_for(&self.endpoint, text)
     }
 
     /// The same failure with its network message cleaned.
@@ -168,9 +168,7 @@ impl Api {
         let retry_after = reply.retry_after.as_deref().and_then(retry_after_ms);
         self.note_rate_limit(reply.status, retry_after);
         if !is_success(reply.status) {
-            let detail = json_object(&reply.body)
-                .and_then(|body| error_detail(&body))
-                .map(|detail| self.clean(&detail.render()));
+            let detail = refusal_detail(&reply.body, &self.endpoint);
             let failure = Failure::Http {
                 status: reply.status,
                 detail,
@@ -224,34 +222,7 @@ impl Api {
     pub async fn get_job(&self, job_id: &str) -> Result<(JsValue, Polled), Fault> {
         let url = self.endpoint.base.job_url(job_id);
         let (reply, retry_after_ms) = self.call(self.request(Method::Get, &url, None)).await?;
-        let invalid =
-            |what: &str| fatal(Error::invalid_response(cat(&["the API's answer ", what])));
-        let job = json_object(&reply.body).ok_or_else(|| invalid("is not a JSON object"))?;
-        let (status, error, result) = names::with(|n| {
-            let result = field(&job, &n.result);
-            let at = match field(&result, &n.is_url).as_bool() {
-                Some(true) => field(&result, &n.url)
-                    .as_string()
-                    .map_or(ResultAt::BrokenPointer, ResultAt::Url),
-                _ => ResultAt::Inline,
-            };
-            (
-                field(&job, &n.status).as_string(),
-                field(&job, &n.error).as_string(),
-                at,
-            )
-        });
-        let status = status.ok_or_else(|| invalid("has no string status"))?;
-        if reported(&status) != status {
-            let _ = Reflect::set(&job, &"status".into(), &reported(&status).into());
-        }
-        let polled = Polled {
-            status: JobStatus::parse(&status),
-            error: error.map(|e| self.clean(&e)),
-            result,
-            retry_after_ms,
-        };
-        Ok((job, polled))
+        read_job(&reply.body, retry_after_ms, &self.endpoint)
     }
 
     /// `DELETE /job/{id}`: the API's `{ job_id, message }`; an empty 2xx
@@ -265,15 +236,7 @@ impl Api {
             Priority::InTurn => self.call(req).await?,
             Priority::AtOnce => self.call_in(self.scheduler.turn_now(), req).await?,
         };
-        if reply.body.length() == 0 {
-            let message = "cancellation accepted (the API answered without a body)";
-            return Ok(object(&[("job_id", job_id.into()), ("message", message.into())]).into());
-        }
-        json_object(&reply.body).ok_or_else(|| {
-            fatal(Error::invalid_response(
-                "the API's answer is not a JSON object",
-            ))
-        })
+        read_cancelled(job_id, &reply.body)
     }
 
     /// Downloads a large result, following redirects itself so that every
@@ -353,4 +316,67 @@ impl Api {
         };
         self.http.headers(&req, self.request_timeout_ms).await
     }
+}
+
+/// Server (or platform) text made fit for a message: the key and every
+/// header value of `endpoint` redacted, escapes stripped, length bounded.
+pub fn clean_for(endpoint: &Endpoint, text: &str) -> String {
+    clean(text, endpoint.headers.iter().map(|(_, v)| v.as_str()))
+}
+
+/// The message of a refusal's JSON body, cleaned.
+pub fn refusal_detail(body: &JsString, endpoint: &Endpoint) -> Option<String> {
+    json_object(body)
+        .and_then(|body| error_detail(&body))
+        .map(|detail| clean_for(endpoint, &detail.render()))
+}
+
+/// A job answer's body: the job as sent (`cancelled` reported as
+/// `canceled`) and what the wait needs to know of it.
+pub fn read_job(
+    body: &JsString,
+    retry_after_ms: Option<f64>,
+    endpoint: &Endpoint,
+) -> Result<(JsValue, Polled), Fault> {
+    let invalid = |what: &str| fatal(Error::invalid_response(cat(&["the API's answer ", what])));
+    let job = json_object(body).ok_or_else(|| invalid("is not a JSON object"))?;
+    let (status, error, result) = names::with(|n| {
+        let result = field(&job, &n.result);
+        let at = match field(&result, &n.is_url).as_bool() {
+            Some(true) => field(&result, &n.url)
+                .as_string()
+                .map_or(ResultAt::BrokenPointer, ResultAt::Url),
+            _ => ResultAt::Inline,
+        };
+        (
+            field(&job, &n.status).as_string(),
+            field(&job, &n.error).as_string(),
+            at,
+        )
+    });
+    let status = status.ok_or_else(|| invalid("has no string status"))?;
+    if reported(&status) != status {
+        let _ = Reflect::set(&job, &"status".into(), &reported(&status).into());
+    }
+    let polled = Polled {
+        status: JobStatus::parse(&status),
+        error: error.map(|e| clean_for(endpoint, &e)),
+        result,
+        retry_after_ms,
+    };
+    Ok((job, polled))
+}
+
+/// A cancel's answer: the API's `{ job_id, message }`; an empty 2xx answer
+/// (204 No Content) is filled in from what is known.
+pub fn read_cancelled(job_id: &str, body: &JsString) -> Result<JsValue, Fault> {
+    if body.length() == 0 {
+        let message = "cancellation accepted (the API answered without a body)";
+        return Ok(object(&[("job_id", job_id.into()), ("message", message.into())]).into());
+    }
+    json_object(body).ok_or_else(|| {
+        fatal(Error::invalid_response(
+            "the API's answer is not a JSON object",
+        ))
+    })
 }

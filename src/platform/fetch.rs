@@ -208,6 +208,16 @@ impl Http {
     /// Sends `req`; resolves at the response headers.
     pub async fn send(&self, req: &Request<'_>) -> Result<Sent, Fault> {
         let controller = AbortController::new().map_err(network_from)?;
+        self.send_with(req, controller).await
+    }
+
+    /// Sends `req` under `controller`, which the caller may abort (the
+    /// engine's driver ends requests itself); resolves at the headers.
+    pub async fn send_with(
+        &self,
+        req: &Request<'_>,
+        controller: AbortController,
+    ) -> Result<Sent, Fault> {
         let init = request_init(req, &controller.signal());
         let guard = AbortOnDrop {
             controller,
@@ -366,7 +376,7 @@ fn too_large_for_engine(exception: JsValue) -> Fault {
 /// A rejected `fetch` or body read, kept as the error's `cause`. Its message
 /// names what happened (refused, reset, DNS) but never the request's headers.
 /// A rejection whose code says no connection was made sent nothing.
-fn network_from(exception: JsValue) -> Fault {
+pub fn network_from(exception: JsValue) -> Fault {
     let code = [&exception, &field(&exception, "cause")]
         .into_iter()
         .find_map(|error| field(error, "code").as_string());

@@ -3,6 +3,7 @@
 
 pub mod abort;
 pub mod api;
+pub mod driver;
 pub mod fetch;
 pub mod foreign;
 mod memory;

@@ -1,0 +1,457 @@
+//! The engine on wasm: the thin driver that carries out its effects with
+//! `fetch`, one timer and the callers' signals, and feeds what happens back
+//! as events. It keeps what only JS can hold, by id: each call's promise,
+//! the value it resolves with, its signal and the exceptions behind its
+//! failures; each request's `AbortController`. Every decision is the
+//! engine's ([`crate::engine`]).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Function, JsString, Promise};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::AbortController;
+
+use super::abort::Watch;
+use super::api::{read_cancelled, read_job, refusal_detail};
+use super::fetch::{headers_object, network_from, Http, Method, Redirects, Request as Fetch};
+use super::foreign::SignalLike;
+use super::{retry_after_ms, Fault};
+use crate::engine::{
+    CallId, Carry, Effect, Engine, Event, IdMap, Op, Reply, ReqId, Request, Signal,
+};
+use crate::error::Error;
+use crate::options::Endpoint;
+use crate::poll::Failure;
+use crate::scheduler::Caps;
+use crate::status::is_success;
+
+/// Turns a settled call's error into the JS value it rejects with (the
+/// `PulseError` factory lives with the bindings).
+pub type ToJs = fn(Fault, Option<&str>) -> JsValue;
+
+/// One engine and what its calls hold in JS. Cloning shares it: a client
+/// holds one, and so do its pending requests, its timer and its listeners.
+#[derive(Clone)]
+pub struct Driver(Rc<RefCell<State>>);
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Driver")
+    }
+}
+
+struct State {
+    engine: Engine,
+    calls: IdMap<CallId, Held>,
+    requests: IdMap<ReqId, (CallId, AbortController)>,
+    next_call: u64,
+    /// The one timer, and the engine time it is set for.
+    timer: Option<(f64, Timeout)>,
+    /// The latest time given to the engine (`Date.now()` may step back).
+    now_ms: f64,
+    to_js: ToJs,
+}
+
+impl State {
+    fn now(&mut self) -> f64 {
+        self.now_ms = self.now_ms.max(js_sys::Date::now());
+        self.now_ms
+    }
+}
+
+/// Where a call's requests go: its `fetch`, endpoint and headers.
+#[derive(Debug)]
+pub struct Conn {
+    /// The `fetch` in use.
+    pub http: Http,
+    /// The base URL and the headers (with the key).
+    pub endpoint: Endpoint,
+    /// `endpoint.headers` as the JS object `fetch` takes.
+    headers: JsValue,
+}
+
+impl Conn {
+    /// A connection through `http` to `endpoint`.
+    pub fn new(http: Http, endpoint: Endpoint) -> Self {
+        Self {
+            headers: headers_object(&endpoint.headers),
+            http,
+            endpoint,
+        }
+    }
+}
+
+/// A call as the bindings hand it over: validated, not yet started.
+#[derive(Debug)]
+pub struct Start {
+    /// What it does.
+    pub op: Op,
+    /// Where its requests go.
+    pub conn: Conn,
+    /// `requestTimeoutMs`.
+    pub request_timeout_ms: f64,
+    /// `PulseError.jobId`.
+    pub job_id: Option<String>,
+    /// The caller's `options.signal`.
+    pub signal: Option<SignalLike>,
+}
+
+/// What the driver holds of one call until it settles.
+struct Held {
+    resolve: Function,
+    reject: Function,
+    job_id: Option<String>,
+    conn: Rc<Conn>,
+    /// What the call resolves with: the job, or the API's answer.
+    value: JsValue,
+    signal: Option<SignalLike>,
+    /// The exception behind the call's latest failed request.
+    cause: Option<(ReqId, JsValue)>,
+    /// Stops watching the signal when the call settles.
+    _watch: Option<Watch>,
+}
+
+impl Driver {
+    /// A driver over a new engine with these caps.
+    pub fn new(caps: Caps, to_js: ToJs) -> Self {
+        Self(Rc::new(RefCell::new(State {
+            engine: Engine::new(caps),
+            calls: IdMap::default(),
+            requests: IdMap::default(),
+            next_call: 0,
+            timer: None,
+            now_ms: 0.0,
+            to_js,
+        })))
+    }
+
+    /// Starts a call: its promise, settled by the engine's effects. A
+    /// signal already aborted rejects it before anything is sent.
+    pub fn start(&self, start: Start) -> Promise {
+        let mut fns = None;
+        let promise = Promise::new(&mut |resolve, reject| fns = Some((resolve, reject)));
+        let Some((resolve, reject)) = fns else {
+            return promise;
+        };
+        let to_js = self.0.borrow().to_js;
+        let refuse = |fault: Fault| {
+            let _ = reject.call1(&JsValue::UNDEFINED, &to_js(fault, start.job_id.as_deref()));
+        };
+        let call = {
+            let mut state = self.0.borrow_mut();
+            state.next_call += 1;
+            CallId(state.next_call)
+        };
+        let mut watch = None;
+        if let Some(signal) = &start.signal {
+            match signal.aborted() {
+                Ok(aborted) if aborted.is_truthy() => {
+                    refuse(aborted_by(signal));
+                    return promise;
+                }
+                Ok(_) => {}
+                Err(thrown) => {
+                    refuse(Fault::unreadable("options.signal", thrown));
+                    return promise;
+                }
+            }
+            let driver = self.clone();
+            let on_abort = Box::new(move || {
+                driver.handle(Event::Aborted {
+                    call,
+                    by: Signal::Caller,
+                })
+            });
+            match Watch::call(signal, on_abort) {
+                Ok(w) => watch = Some(w),
+                Err(thrown) => {
+                    refuse(Fault::unreadable("options.signal", thrown));
+                    return promise;
+                }
+            }
+        }
+        let base = start.conn.endpoint.base.clone();
+        let held = Held {
+            resolve,
+            reject,
+            job_id: start.job_id,
+            conn: Rc::new(start.conn),
+            value: JsValue::UNDEFINED,
+            signal: start.signal,
+            cause: None,
+            _watch: watch,
+        };
+        self.0.borrow_mut().calls.insert(call, held);
+        self.handle(Event::Start {
+            call,
+            op: start.op,
+            base,
+            request_timeout_ms: start.request_timeout_ms,
+        });
+        promise
+    }
+
+    /// Feeds `event` to the engine, then carries out what it asks, in order.
+    fn handle(&self, event: Event) {
+        {
+            let mut state = self.0.borrow_mut();
+            let now = state.now();
+            // An event the engine refuses leaves it consistent; nothing to do.
+            let _ = state.engine.handle(event, now, js_sys::Math::random());
+        }
+        loop {
+            let effect = self.0.borrow_mut().engine.poll_effect();
+            match effect {
+                Some(effect) => self.carry_out(effect),
+                None => break,
+            }
+        }
+        self.arm();
+    }
+
+    /// Sets the one timer to the engine's next wake-up, if it moved.
+    fn arm(&self) {
+        let mut state = self.0.borrow_mut();
+        let due = state.engine.poll_timeout();
+        if state.timer.as_ref().map(|(at, _)| *at) == due {
+            return;
+        }
+        let now = state.now();
+        state.timer = due.map(|at| {
+            let driver = self.clone();
+            // setTimeout takes at most 2^31 - 1 ms; an early wake is harmless.
+            let ms = (at - now).clamp(0.0, 2_147_483_647.0) as u32;
+            let timeout = Timeout::new(ms, move || {
+                driver.0.borrow_mut().timer = None;
+                driver.handle(Event::TimerFired);
+            });
+            (at, timeout)
+        });
+    }
+
+    fn carry_out(&self, effect: Effect) {
+        match effect {
+            Effect::Send {
+                req, call, request, ..
+            } => self.send(req, call, request),
+            Effect::Abort { req } => {
+                let taken = self.0.borrow_mut().requests.remove(&req);
+                if let Some((_, controller)) = taken {
+                    controller.abort();
+                }
+            }
+            Effect::Progress { .. } => {}
+            Effect::Resolve { call } => {
+                if let Some(held) = self.take(call) {
+                    let _ = held.resolve.call1(&JsValue::UNDEFINED, &held.value);
+                }
+            }
+            Effect::Reject { call, error, carry } => {
+                let Some(held) = self.take(call) else {
+                    return;
+                };
+                let (job, cause) = match carry {
+                    Carry::Nothing => (None, None),
+                    Carry::Job => (Some(held.value.clone()), None),
+                    Carry::Cause(req) => (None, held.cause.filter(|c| c.0 == req).map(|c| c.1)),
+                    Carry::Reason(_) => (None, held.signal.as_ref().map(reason)),
+                };
+                let fault = Fault::Pulse { error, job, cause };
+                let to_js = self.0.borrow().to_js;
+                let value = to_js(fault, held.job_id.as_deref());
+                let _ = held.reject.call1(&JsValue::UNDEFINED, &value);
+            }
+            Effect::Throw { call } => {
+                if let Some(held) = self.take(call) {
+                    let thrown = held.cause.map_or(JsValue::UNDEFINED, |c| c.1);
+                    let _ = held.reject.call1(&JsValue::UNDEFINED, &thrown);
+                }
+            }
+        }
+    }
+
+    /// A settled call's JS values, out of the driver (dropped outside its
+    /// borrow: the signal's listener goes with them).
+    fn take(&self, call: CallId) -> Option<Held> {
+        self.0.borrow_mut().calls.remove(&call)
+    }
+
+    /// Sends one request; its outcome comes back as an event.
+    fn send(&self, req: ReqId, call: CallId, request: Request) {
+        let conn = match self.0.borrow().calls.get(&call) {
+            Some(held) => held.conn.clone(),
+            None => return,
+        };
+        let controller = match AbortController::new() {
+            Ok(controller) => controller,
+            Err(thrown) => return self.failed(req, network_from(thrown)),
+        };
+        self.0
+            .borrow_mut()
+            .requests
+            .insert(req, (call, controller.clone()));
+        let driver = self.clone();
+        spawn_local(async move {
+            let event = match exchange(&conn, &request, controller).await {
+                Ok(answer) => driver.answered(req, &conn, &request, answer),
+                Err(fault) => return driver.failed(req, fault),
+            };
+            driver.finish(req, event);
+        });
+    }
+
+    /// The event of an answer; a 2xx body that does not parse fails the
+    /// request. What the call resolves with is kept.
+    fn answered(&self, req: ReqId, conn: &Conn, request: &Request, answer: Answer) -> Event {
+        let retry_after_ms = answer.retry_after.as_deref().and_then(retry_after_ms);
+        let refused = |detail| Event::Answered {
+            req,
+            status: answer.status,
+            retry_after_ms,
+            reply: None,
+            detail,
+        };
+        if !is_success(answer.status) {
+            return refused(refusal_detail(&answer.body, &conn.endpoint));
+        }
+        let read = match request {
+            Request::Job(_) => {
+                read_job(&answer.body, retry_after_ms, &conn.endpoint).map(|(job, polled)| {
+                    let reply = Reply::Job {
+                        status: polled.status,
+                        error: polled.error,
+                        result: polled.result,
+                    };
+                    (job, reply)
+                })
+            }
+            Request::Cancel(job_id) => {
+                read_cancelled(job_id, &answer.body).map(|value| (value, Reply::Cancelled))
+            }
+            Request::Submit | Request::Download(_) => Err(Fault::from(Failure::Fatal(
+                Error::invalid_response("the driver cannot send this request yet"),
+            ))),
+        };
+        match read {
+            Ok((value, reply)) => {
+                if let Some(mut held) = self.held_for(req) {
+                    held.value = value;
+                }
+                Event::Answered {
+                    req,
+                    status: answer.status,
+                    retry_after_ms,
+                    reply: Some(reply),
+                    detail: None,
+                }
+            }
+            Err(fault) => self.failure_event(req, fault),
+        }
+    }
+
+    /// A request that ended without an answer.
+    fn failed(&self, req: ReqId, fault: Fault) {
+        let event = self.failure_event(req, fault);
+        self.finish(req, event);
+    }
+
+    /// `Failed`, with the exception kept for the call's `cause`.
+    fn failure_event(&self, req: ReqId, fault: Fault) -> Event {
+        let (failure, exception) = match fault {
+            Fault::Failed(failure, exception) => (failure, exception),
+            Fault::Pulse { error, cause, .. } => (Failure::Fatal(error), cause),
+            Fault::Thrown(thrown) => (
+                Failure::Fatal(Error::invalid_response("a callback threw")),
+                Some(thrown),
+            ),
+        };
+        let clean = |text: String| match self.held_for(req) {
+            Some(held) => super::api::clean_for(&held.conn.endpoint, &text),
+            None => text,
+        };
+        let failure = match failure {
+            Failure::Network(message) => Failure::Network(clean(message)),
+            Failure::NotSent(message) => Failure::NotSent(clean(message)),
+            other => other,
+        };
+        if let (Some(mut held), Some(exception)) = (self.held_for(req), exception) {
+            held.cause = Some((req, exception));
+        }
+        Event::Failed { req, failure }
+    }
+
+    /// The held call of a request still in flight.
+    fn held_for(&self, req: ReqId) -> Option<std::cell::RefMut<'_, Held>> {
+        let state = self.0.borrow_mut();
+        std::cell::RefMut::filter_map(state, |state| {
+            let call = state.requests.get(&req)?.0;
+            state.calls.get_mut(&call)
+        })
+        .ok()
+    }
+
+    /// Hands a request's ending to the engine, unless it was aborted.
+    fn finish(&self, req: ReqId, event: Event) {
+        if self.0.borrow_mut().requests.remove(&req).is_none() {
+            return;
+        }
+        self.handle(event);
+    }
+}
+
+/// A whole answer, its body still a JS string.
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    body: JsString,
+}
+
+/// Sends `request` and reads its answer whole.
+async fn exchange(
+    conn: &Conn,
+    request: &Request,
+    controller: AbortController,
+) -> Result<Answer, Fault> {
+    let base = &conn.endpoint.base;
+    let (method, url) = match request {
+        Request::Job(job_id) => (Method::Get, base.job_url(job_id)),
+        Request::Cancel(job_id) => (Method::Delete, base.job_url(job_id)),
+        Request::Submit | Request::Download(_) => {
+            return Err(Fault::from(Failure::Fatal(Error::invalid_response(
+                "the driver cannot send this request yet",
+            ))))
+        }
+    };
+    let fetch = Fetch {
+        method,
+        url: &url,
+        headers: Some(&conn.headers),
+        redirects: Redirects::Follow,
+        body: None,
+    };
+    let mut sent = conn.http.send_with(&fetch, controller).await?;
+    let answer = Answer {
+        status: sent.status,
+        retry_after: sent.header("retry-after")?,
+        body: sent.text().await?,
+    };
+    sent.finish();
+    Ok(answer)
+}
+
+/// `ABORTED` by `signal`, with its reason as `cause`.
+fn aborted_by(signal: &SignalLike) -> Fault {
+    Fault::Pulse {
+        error: Error::aborted(),
+        job: None,
+        cause: Some(reason(signal)),
+    }
+}
+
+/// A signal's reason, or what reading it threw.
+fn reason(signal: &SignalLike) -> JsValue {
+    signal.reason().unwrap_or_else(|thrown| thrown)
+}
