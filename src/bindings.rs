@@ -268,8 +268,8 @@ impl Defaults {
 
     /// The one place a call becomes a promise (one copy in the wasm).
     fn spawn(self, op: Op, subject: JsValue, options: Given, watch: Watch) -> Promise {
-        if matches!(op, Op::Get | Op::Cancel) {
-            return self.begin(op, &subject, options);
+        if matches!(op, Op::Get | Op::Cancel | Op::Wait) {
+            return self.begin(op, &subject, options, watch);
         }
         // Boxed: `future_to_promise`'s task would hold the future twice
         // (as the value it captured and as the one it awaits), 4.4 KB per call.
@@ -278,9 +278,9 @@ impl Defaults {
 
     /// Starts `op` in the engine (the client's, or one of the call's own);
     /// every error, validation included, rejects as a `PulseError`.
-    fn begin(self, op: Op, subject: &JsValue, options: Given) -> Promise {
+    fn begin(self, op: Op, subject: &JsValue, options: Given, watch: Watch) -> Promise {
         let mut job_id = None;
-        match self.prepare(op, subject, options, &mut job_id) {
+        match self.prepare(op, subject, options, watch, &mut job_id) {
             Ok(start) => self
                 .driver
                 .unwrap_or_else(|| Driver::new(Caps::default(), to_js))
@@ -296,21 +296,40 @@ impl Defaults {
         op: Op,
         subject: &JsValue,
         options: Given,
+        watch: Watch,
         job_id: &mut Option<String>,
     ) -> Result<Start, Fault> {
         let id = read_job_id(subject)?;
         *job_id = Some(id.clone());
-        let call = match options {
-            Given::Raw(options) => read_options(&options, Scope::Request)?,
+        let scope = match op {
+            Op::Wait => Scope::Wait,
+            _ => Scope::Request,
+        };
+        let mut call = match options {
+            Given::Raw(options) => read_options(&options, scope)?,
             Given::Read(call) => *call,
         };
+        call.hooks.on_job = watch.on_job;
         let merged = call.options.clone().over(&self.options);
         let http = Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?;
         let endpoint = merged.endpoint()?;
         let request_timeout_ms = merged.request_timeout_ms()?;
-        let work = match op {
-            Op::Cancel => Work::Cancel { job_id: id },
-            _ => Work::Get { job_id: id },
+        let (work, max_result_bytes) = match op {
+            Op::Wait => {
+                let policy = merged.wait_policy()?;
+                let resume = match &call.resume {
+                    Some(state) => Some(read_resume(state, &id)?),
+                    None => None,
+                };
+                let work = Work::Wait {
+                    job_id: id,
+                    policy,
+                    resume,
+                };
+                (work, policy.max_result_bytes)
+            }
+            Op::Cancel => (Work::Cancel { job_id: id }, None),
+            _ => (Work::Get { job_id: id }, None),
         };
         Ok(Start {
             op: work,
@@ -318,6 +337,9 @@ impl Defaults {
             request_timeout_ms,
             job_id: job_id.clone(),
             signal: call.signal,
+            stop: watch.stop,
+            hooks: call.hooks,
+            max_result_bytes,
         })
     }
 

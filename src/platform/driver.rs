@@ -14,19 +14,30 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::AbortController;
 
+use js_sys::Reflect;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
 use super::abort::Watch;
 use super::api::{read_cancelled, read_job, refusal_detail};
-use super::fetch::{headers_object, network_from, Http, Method, Redirects, Request as Fetch};
-use super::foreign::SignalLike;
-use super::{retry_after_ms, Fault};
+use super::fetch::{
+    headers_object, network_from, read_json, BodyLimits, Http, Method, Redirects, Request as Fetch,
+    Sent,
+};
+use super::foreign::{resolve_url, SignalLike};
+use super::wait::Hooks;
+use super::{fatal, object, retry_after_ms, Fault};
+use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::engine::{
     CallId, Carry, Effect, Engine, Event, IdMap, Op, Reply, ReqId, Request, Signal,
 };
 use crate::error::Error;
 use crate::options::Endpoint;
 use crate::poll::Failure;
+use crate::poll::Progress;
 use crate::scheduler::Caps;
 use crate::status::is_success;
+use crate::url::ResultUrl;
 
 /// Turns a settled call's error into the JS value it rejects with (the
 /// `PulseError` factory lives with the bindings).
@@ -97,6 +108,12 @@ pub struct Start {
     pub job_id: Option<String>,
     /// The caller's `options.signal`.
     pub signal: Option<SignalLike>,
+    /// A watch's own stop signal.
+    pub stop: Option<SignalLike>,
+    /// `onProgress`, `onDownloadProgress`, a watch's listener.
+    pub hooks: Hooks,
+    /// `maxResultBytes`, for a download.
+    pub max_result_bytes: Option<f64>,
 }
 
 /// What the driver holds of one call until it settles.
@@ -108,10 +125,16 @@ struct Held {
     /// What the call resolves with: the job, or the API's answer.
     value: JsValue,
     signal: Option<SignalLike>,
+    stop: Option<SignalLike>,
+    hooks: Hooks,
+    max_result_bytes: Option<f64>,
+    request_timeout_ms: f64,
     /// The exception behind the call's latest failed request.
     cause: Option<(ReqId, JsValue)>,
-    /// Stops watching the signal when the call settles.
-    _watch: Option<Watch>,
+    /// What a callback of the call threw.
+    thrown: JsValue,
+    /// Stop watching the signals when the call settles.
+    _watches: Vec<Watch>,
 }
 
 impl Driver {
@@ -145,8 +168,12 @@ impl Driver {
             state.next_call += 1;
             CallId(state.next_call)
         };
-        let mut watch = None;
-        if let Some(signal) = &start.signal {
+        let mut watches = Vec::new();
+        let signals = [(&start.signal, Signal::Caller), (&start.stop, Signal::Stop)];
+        for (signal, by) in signals {
+            let Some(signal) = signal else {
+                continue;
+            };
             match signal.aborted() {
                 Ok(aborted) if aborted.is_truthy() => {
                     refuse(aborted_by(signal));
@@ -159,14 +186,9 @@ impl Driver {
                 }
             }
             let driver = self.clone();
-            let on_abort = Box::new(move || {
-                driver.handle(Event::Aborted {
-                    call,
-                    by: Signal::Caller,
-                })
-            });
+            let on_abort = Box::new(move || driver.handle(Event::Aborted { call, by }));
             match Watch::call(signal, on_abort) {
-                Ok(w) => watch = Some(w),
+                Ok(w) => watches.push(w),
                 Err(thrown) => {
                     refuse(Fault::unreadable("options.signal", thrown));
                     return promise;
@@ -181,8 +203,13 @@ impl Driver {
             conn: Rc::new(start.conn),
             value: JsValue::UNDEFINED,
             signal: start.signal,
+            stop: start.stop,
+            hooks: start.hooks,
+            max_result_bytes: start.max_result_bytes,
+            request_timeout_ms: start.request_timeout_ms,
             cause: None,
-            _watch: watch,
+            thrown: JsValue::UNDEFINED,
+            _watches: watches,
         };
         self.0.borrow_mut().calls.insert(call, held);
         self.handle(Event::Start {
@@ -243,7 +270,11 @@ impl Driver {
                     controller.abort();
                 }
             }
-            Effect::Progress { .. } => {}
+            Effect::Progress { call, progress } => {
+                if let Err(thrown) = self.report(call, &progress) {
+                    self.threw(call, thrown);
+                }
+            }
             Effect::Resolve { call } => {
                 if let Some(held) = self.take(call) {
                     let _ = held.resolve.call1(&JsValue::UNDEFINED, &held.value);
@@ -257,7 +288,8 @@ impl Driver {
                     Carry::Nothing => (None, None),
                     Carry::Job => (Some(held.value.clone()), None),
                     Carry::Cause(req) => (None, held.cause.filter(|c| c.0 == req).map(|c| c.1)),
-                    Carry::Reason(_) => (None, held.signal.as_ref().map(reason)),
+                    Carry::Reason(Signal::Caller) => (None, held.signal.as_ref().map(reason)),
+                    Carry::Reason(Signal::Stop) => (None, held.stop.as_ref().map(reason)),
                 };
                 let fault = Fault::Pulse { error, job, cause };
                 let to_js = self.0.borrow().to_js;
@@ -266,8 +298,7 @@ impl Driver {
             }
             Effect::Throw { call } => {
                 if let Some(held) = self.take(call) {
-                    let thrown = held.cause.map_or(JsValue::UNDEFINED, |c| c.1);
-                    let _ = held.reject.call1(&JsValue::UNDEFINED, &thrown);
+                    let _ = held.reject.call1(&JsValue::UNDEFINED, &held.thrown);
                 }
             }
         }
@@ -294,6 +325,11 @@ impl Driver {
             .requests
             .insert(req, (call, controller.clone()));
         let driver = self.clone();
+        if let Request::Download(target) = request {
+            return spawn_local(async move {
+                driver.download(req, call, &conn, target, controller).await
+            });
+        }
         spawn_local(async move {
             let event = match exchange(&conn, &request, controller).await {
                 Ok(answer) => driver.answered(req, &conn, &request, answer),
@@ -400,6 +436,205 @@ impl Driver {
         }
         self.handle(event);
     }
+}
+
+impl Driver {
+    /// Calls `onProgress` and a watch's listener with the job just polled.
+    fn report(&self, call: CallId, progress: &Progress) -> Result<(), JsValue> {
+        let (job, callbacks, job_id) = match self.0.borrow().calls.get(&call) {
+            Some(held) => (
+                held.value.clone(),
+                [held.hooks.on_progress.clone(), held.hooks.on_job.clone()],
+                held.job_id.clone().unwrap_or_default(),
+            ),
+            None => return Ok(()),
+        };
+        if callbacks.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        let state = object(&[
+            ("jobId", job_id.into()),
+            ("startedAt", progress.state.started_at_ms.into()),
+            ("attempt", progress.state.attempt.into()),
+        ]);
+        let info = object(&[
+            ("attempt", progress.attempt.into()),
+            ("elapsedMs", progress.elapsed_ms.into()),
+            (
+                "nextDelayMs",
+                progress.next_delay_ms.map_or(JsValue::NULL, JsValue::from),
+            ),
+            ("state", state.into()),
+        ]);
+        for callback in callbacks.iter().flatten() {
+            callback.call2(&JsValue::UNDEFINED, &job, &info)?;
+        }
+        Ok(())
+    }
+
+    /// A callback of `call` threw: the call rejects with its exception.
+    fn threw(&self, call: CallId, thrown: JsValue) {
+        if let Some(held) = self.0.borrow_mut().calls.get_mut(&call) {
+            held.thrown = thrown;
+        }
+        self.handle(Event::CallbackThrew { call });
+    }
+
+    /// Whether `req` is still wanted.
+    fn in_flight(&self, req: ReqId) -> bool {
+        self.0.borrow().requests.contains_key(&req)
+    }
+
+    /// A download hop or chunk arrived: its stall limit starts again.
+    fn progressed(&self, req: ReqId) {
+        if self.in_flight(req) {
+            self.handle(Event::Progressed { req });
+        }
+    }
+
+    /// A large result: its redirects followed under the result-URL rules,
+    /// then its body read within `maxResultBytes`, the job's `result` set.
+    async fn download(
+        &self,
+        req: ReqId,
+        call: CallId,
+        conn: &Conn,
+        target: ResultUrl,
+        controller: AbortController,
+    ) {
+        let mut sent = match follow(conn, target, &controller, || self.progressed(req)).await {
+            Ok(sent) => sent,
+            Err(fault) => return self.failed(req, fault),
+        };
+        if !self.in_flight(req) {
+            return;
+        }
+        let retry_after = match sent.header("retry-after") {
+            Ok(value) => value.and_then(|v| retry_after_ms(&v)),
+            Err(fault) => return self.failed(req, fault),
+        };
+        let ok = is_success(sent.status);
+        let reply = ok.then_some(Reply::Headers);
+        self.handle(Event::Answered {
+            req,
+            status: sent.status,
+            retry_after_ms: retry_after,
+            reply,
+            detail: None,
+        });
+        if !ok || !self.in_flight(req) {
+            self.0.borrow_mut().requests.remove(&req);
+            return;
+        }
+        let (user, max_bytes) = match self.0.borrow().calls.get(&call) {
+            Some(held) => (
+                held.hooks.on_download_progress.clone(),
+                held.max_result_bytes,
+            ),
+            None => return,
+        };
+        let driver = self.clone();
+        let on_chunk =
+            Closure::<dyn FnMut(JsValue) -> Result<(), JsValue>>::new(move |info: JsValue| {
+                if let Some(user) = &user {
+                    user.call1(&JsValue::UNDEFINED, &info)?;
+                }
+                driver.progressed(req);
+                Ok(())
+            });
+        let total = match (
+            sent.header("content-length"),
+            sent.header("content-encoding"),
+        ) {
+            (Ok(length), Ok(encoding)) => decoded_length(length.as_deref(), encoding.as_deref()),
+            (Err(fault), _) | (_, Err(fault)) => return self.failed(req, fault),
+        };
+        let limits = BodyLimits {
+            timeout_ms: conn_timeout(self, call),
+            max_bytes,
+            total,
+            on_progress: Some(on_chunk.as_ref().unchecked_ref::<Function>().clone()),
+        };
+        let read = read_json(&sent, limits).await;
+        drop(on_chunk);
+        match read {
+            Ok(result) => {
+                sent.finish();
+                if let Some(held) = self.held_for(req) {
+                    let _ = Reflect::set(&held.value, &"result".into(), &result);
+                }
+                self.finish(req, Event::BodyRead { req });
+            }
+            Err(Fault::Thrown(thrown)) => {
+                if self.0.borrow_mut().requests.remove(&req).is_some() {
+                    self.threw(call, thrown);
+                }
+            }
+            Err(fault) => self.failed(req, fault),
+        }
+    }
+}
+
+/// The `requestTimeoutMs` of a call, for a body's own stall timer.
+fn conn_timeout(driver: &Driver, call: CallId) -> f64 {
+    driver
+        .0
+        .borrow()
+        .calls
+        .get(&call)
+        .map_or(0.0, |held| held.request_timeout_ms)
+}
+
+/// Sends a download and its redirects (each hop reported by `hop`), under
+/// one controller; the key and headers go only to the API's origin.
+async fn follow(
+    conn: &Conn,
+    mut target: ResultUrl,
+    controller: &AbortController,
+    hop: impl Fn(),
+) -> Result<Sent, Fault> {
+    let mut hops = 0;
+    loop {
+        let mut sent = send_download(conn, &target, Redirects::Manual, controller).await?;
+        if sent.is_opaque_redirect() && !target.same_origin {
+            // A browser hides redirects from `redirect: "manual"`: a request
+            // without credentials is sent again for the browser to follow,
+            // and where it ended is checked afterwards.
+            sent.finish();
+            hop();
+            let sent = send_download(conn, &target, Redirects::Follow, controller).await?;
+            let landed = sent.final_url().unwrap_or_else(|| target.url.clone());
+            redirect_hop(&conn.endpoint.base, Some(&landed), 302, 0).map_err(fatal)?;
+            return Ok(sent);
+        }
+        if !is_redirect(sent.status) {
+            return Ok(sent);
+        }
+        let location = sent
+            .header("location")?
+            .and_then(|location| resolve_url(&location, &target.url));
+        sent.finish();
+        target = redirect_hop(&conn.endpoint.base, location.as_deref(), sent.status, hops)
+            .map_err(fatal)?;
+        hops += 1;
+        hop();
+    }
+}
+
+async fn send_download(
+    conn: &Conn,
+    target: &ResultUrl,
+    redirects: Redirects,
+    controller: &AbortController,
+) -> Result<Sent, Fault> {
+    let fetch = Fetch {
+        method: Method::Get,
+        url: &target.url,
+        headers: target.same_origin.then_some(&conn.headers),
+        redirects,
+        body: None,
+    };
+    conn.http.send_with(&fetch, controller.clone()).await
 }
 
 /// A whole answer, its body still a JS string.
