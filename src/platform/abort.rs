@@ -1,11 +1,9 @@
-//! The caller's `AbortSignal` as a future. However many calls share one
-//! signal, it gets a single `abort` listener (Node warns from eleven on), and
-//! the listener is removed when the last call watching it is done.
+//! The caller's `AbortSignal`, watched for the driver: a callback runs when
+//! it fires. However many calls share one signal, it gets a single `abort`
+//! listener (Node warns from eleven on), and the listener is removed when
+//! the last call watching it is done.
 
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 
 use js_sys::{Function, WeakMap};
 use wasm_bindgen::prelude::*;
@@ -19,17 +17,11 @@ struct Watched {
     key: u32,
     signal: SignalLike,
     listener: Closure<dyn FnMut()>,
-    fired: bool,
-    waiters: Vec<(u32, Notify)>,
+    waiters: Vec<(u32, Option<Notify>)>,
 }
 
-/// How a watcher learns that its signal fired.
-enum Notify {
-    /// A future's task, woken.
-    Task(Option<Waker>),
-    /// The driver's callback, run once.
-    Call(Option<Box<dyn FnOnce()>>),
-}
+/// What a watcher runs, once, when its signal fires.
+type Notify = Box<dyn FnOnce()>;
 
 #[derive(Default)]
 struct Registry {
@@ -58,20 +50,6 @@ impl Registry {
     }
 }
 
-/// Resolves when the signal fires `abort`; stops watching when dropped.
-#[must_use = "the signal is watched only while this future is held"]
-pub struct Aborted(Watch);
-
-impl Aborted {
-    /// Watches `signal`, adding a listener only if no other call watches it.
-    ///
-    /// # Errors
-    /// The exception of a signal whose `addEventListener` throws.
-    pub fn new(signal: &SignalLike) -> Result<Self, JsValue> {
-        Watch::new(signal, Notify::Task(None)).map(Self)
-    }
-}
-
 /// One watcher of a signal; dropping it stops watching (and removes the
 /// listener when it was the last).
 #[must_use = "the signal is watched only while this is held"]
@@ -91,11 +69,7 @@ impl Watch {
     ///
     /// # Errors
     /// The exception of a signal whose `addEventListener` throws.
-    pub fn call(signal: &SignalLike, on_abort: Box<dyn FnOnce()>) -> Result<Self, JsValue> {
-        Self::new(signal, Notify::Call(Some(on_abort)))
-    }
-
-    fn new(signal: &SignalLike, notify: Notify) -> Result<Self, JsValue> {
+    pub fn call(signal: &SignalLike, on_abort: Notify) -> Result<Self, JsValue> {
         let signal_key = match shared_key(signal) {
             Some(key) => key,
             None => listen(signal)?,
@@ -104,7 +78,7 @@ impl Watch {
             let mut r = r.borrow_mut();
             let key = r.fresh_key();
             if let Some(watched) = r.find(signal_key) {
-                watched.waiters.push((key, notify));
+                watched.waiters.push((key, Some(on_abort)));
             }
             key
         });
@@ -134,7 +108,6 @@ fn listen(signal: &SignalLike) -> Result<u32, JsValue> {
             key,
             signal: signal.clone(),
             listener,
-            fired: false,
             waiters: Vec::new(),
         });
     });
@@ -142,48 +115,19 @@ fn listen(signal: &SignalLike) -> Result<u32, JsValue> {
 }
 
 fn fire(signal_key: u32) {
-    let (wakers, calls) = REGISTRY.with(|r| {
+    let calls: Vec<Notify> = REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
-        let (mut wakers, mut calls) = (Vec::new(), Vec::new());
         let Some(watched) = r.find(signal_key) else {
-            return (wakers, calls);
+            return Vec::new();
         };
-        watched.fired = true;
-        for (_, notify) in &mut watched.waiters {
-            match notify {
-                Notify::Task(waker) => wakers.extend(waker.take()),
-                Notify::Call(call) => calls.extend(call.take()),
-            }
-        }
-        (wakers, calls)
+        watched
+            .waiters
+            .iter_mut()
+            .filter_map(|(_, n)| n.take())
+            .collect()
     });
     // Outside the borrow: a callback settles calls, which stop watching.
-    wakers.into_iter().for_each(Waker::wake);
     calls.into_iter().for_each(|call| call());
-}
-
-impl Future for Aborted {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        REGISTRY.with(|r| {
-            let mut r = r.borrow_mut();
-            let Some(watched) = r.find(self.0.signal_key) else {
-                return Poll::Pending;
-            };
-            if watched.fired {
-                return Poll::Ready(());
-            }
-            if let Some((_, Notify::Task(waker))) = watched
-                .waiters
-                .iter_mut()
-                .find(|(k, _)| *k == self.0.waiter_key)
-            {
-                *waker = Some(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-    }
 }
 
 impl Drop for Watch {

@@ -19,13 +19,13 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use super::abort::Watch;
-use super::api::{read_cancelled, read_job, refusal_detail};
+use super::api::{read_cancelled, read_job, read_submitted, refusal_detail};
 use super::fetch::{
     headers_object, network_from, read_json, BodyLimits, Http, Method, Redirects, Request as Fetch,
     Sent,
 };
 use super::foreign::{resolve_url, SignalLike};
-use super::wait::Hooks;
+use super::submit::Body;
 use super::{fatal, object, retry_after_ms, Fault};
 use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::engine::{
@@ -37,7 +37,19 @@ use crate::poll::Failure;
 use crate::poll::Progress;
 use crate::scheduler::Caps;
 use crate::status::is_success;
+use crate::submit::json_headers;
 use crate::url::ResultUrl;
+
+/// The caller's callbacks.
+#[derive(Debug, Default, Clone)]
+pub struct Hooks {
+    /// `onProgress(job, { attempt, elapsedMs, nextDelayMs, state })`.
+    pub on_progress: Option<Function>,
+    /// `onDownloadProgress({ loaded, total })`.
+    pub on_download_progress: Option<Function>,
+    /// `watchJob`'s own listener: called like `onProgress`, after it.
+    pub on_job: Option<Function>,
+}
 
 /// Turns a settled call's error into the JS value it rejects with (the
 /// `PulseError` factory lives with the bindings).
@@ -82,6 +94,8 @@ pub struct Conn {
     pub endpoint: Endpoint,
     /// `endpoint.headers` as the JS object `fetch` takes.
     headers: JsValue,
+    /// A submission's `POST`: its URL, body and headers.
+    submit: Option<(String, JsValue, JsValue)>,
 }
 
 impl Conn {
@@ -91,7 +105,19 @@ impl Conn {
             headers: headers_object(&endpoint.headers),
             http,
             endpoint,
+            submit: None,
         }
+    }
+
+    /// The same, posting `body` to `path` (a JSON body with its type).
+    pub fn submitting(mut self, path: &str, body: Body) -> Self {
+        let headers = match body.json {
+            true => headers_object(&json_headers(&self.endpoint.headers)),
+            false => self.headers.clone(),
+        };
+        let url = self.endpoint.base.path_url(path);
+        self.submit = Some((url, body.value, headers));
+        self
     }
 }
 
@@ -367,8 +393,14 @@ impl Driver {
             Request::Cancel(job_id) => {
                 read_cancelled(job_id, &answer.body).map(|value| (value, Reply::Cancelled))
             }
-            Request::Submit | Request::Download(_) => Err(Fault::from(Failure::Fatal(
-                Error::invalid_response("the driver cannot send this request yet"),
+            Request::Submit => read_submitted(&answer.body).map(|(value, job_id)| {
+                if let Some(mut held) = self.held_for(req) {
+                    held.job_id = Some(job_id.clone());
+                }
+                (value, Reply::Created(job_id))
+            }),
+            Request::Download(_) => Err(fatal(Error::invalid_response(
+                "a download is read by Driver::download",
             ))),
         };
         match read {
@@ -651,21 +683,24 @@ async fn exchange(
     controller: AbortController,
 ) -> Result<Answer, Fault> {
     let base = &conn.endpoint.base;
-    let (method, url) = match request {
-        Request::Job(job_id) => (Method::Get, base.job_url(job_id)),
-        Request::Cancel(job_id) => (Method::Delete, base.job_url(job_id)),
-        Request::Submit | Request::Download(_) => {
-            return Err(Fault::from(Failure::Fatal(Error::invalid_response(
-                "the driver cannot send this request yet",
-            ))))
+    let (method, url, headers, body) = match (request, &conn.submit) {
+        (Request::Job(job_id), _) => (Method::Get, base.job_url(job_id), &conn.headers, None),
+        (Request::Cancel(job_id), _) => (Method::Delete, base.job_url(job_id), &conn.headers, None),
+        (Request::Submit, Some((url, body, headers))) => {
+            (Method::Post, url.clone(), headers, Some(body))
+        }
+        _ => {
+            return Err(fatal(Error::invalid_response(
+                "the driver has nothing to send for this request",
+            )))
         }
     };
     let fetch = Fetch {
         method,
         url: &url,
-        headers: Some(&conn.headers),
+        headers: Some(headers),
         redirects: Redirects::Follow,
-        body: None,
+        body,
     };
     let mut sent = conn.http.send_with(&fetch, controller).await?;
     let answer = Answer {

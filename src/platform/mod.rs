@@ -8,10 +8,7 @@ pub mod fetch;
 pub mod foreign;
 mod memory;
 pub mod names;
-pub mod scheduler;
-pub mod sleep;
 pub mod submit;
-pub mod wait;
 
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
