@@ -75,6 +75,11 @@ struct State {
     timer: Option<(f64, Timeout)>,
     /// The latest time given to the engine (`Date.now()` may step back).
     now_ms: f64,
+    /// Events that came while a progress callback ran (it may start or
+    /// abort calls of this client): the engine takes them once it knows
+    /// whether the callback threw, or a call reporting its job's last poll
+    /// would settle before its callback's exception is known.
+    deferred: Option<Vec<Event>>,
     to_js: ToJs,
 }
 
@@ -173,6 +178,7 @@ impl Driver {
             next_call: 0,
             timer: None,
             now_ms: 0.0,
+            deferred: None,
             to_js,
         })))
     }
@@ -251,6 +257,9 @@ impl Driver {
     fn handle(&self, event: Event) {
         {
             let mut state = self.0.borrow_mut();
+            if let Some(deferred) = &mut state.deferred {
+                return deferred.push(event);
+            }
             let now = state.now();
             // An event the engine refuses leaves it consistent; nothing to do.
             let _ = state.engine.handle(event, now, js_sys::Math::random());
@@ -297,9 +306,13 @@ impl Driver {
                 }
             }
             Effect::Progress { call, progress } => {
-                if let Err(thrown) = self.report(call, &progress) {
+                self.0.borrow_mut().deferred = Some(Vec::new());
+                let reported = self.report(call, &progress);
+                let deferred = self.0.borrow_mut().deferred.take();
+                if let Err(thrown) = reported {
                     self.threw(call, thrown);
                 }
+                deferred.into_iter().flatten().for_each(|e| self.handle(e));
             }
             Effect::Resolve { call } => {
                 if let Some(held) = self.take(call) {
