@@ -12,7 +12,7 @@
 //! # Drive loop
 //!
 //! One call flows through the engine like this (a driver on wasm does the
-//! same with `fetch`, one timer and `performance.now()`):
+//! same with `fetch`, one timer and `Date.now()`: `src/platform/driver.rs`):
 //!
 //! ```
 //! use pulse_jobs::engine::{CallId, Effect, Engine, Event, Op, Reply, Request};
