@@ -1,21 +1,20 @@
 // One measurement in a fresh process, run by bench/run.js:
-//   PULSE_BENCH_API=http://127.0.0.1:PORT node bench/child.js <pulse|plain> <case>
-// Warms up on a smaller job of the same kind (the same for both), measures,
-// prints one JSON line of metrics. The mock runs in another process.
+//   PULSE_BENCH_API=http://127.0.0.1:PORT node bench/child.js <pulse|plain|plain-no-timeout> <case>
+// (`plain`: the plain poller with the package's per-request timeout, the
+// baseline; `plain-no-timeout`: without one; bench/baselines.js.) Warms up on
+// a smaller job of the same kind (the same for all), measures, prints one
+// JSON line of metrics. The mock runs in another process.
+import { optionsFor, PLAIN, PLAIN_NO_TIMEOUT, PULSE } from "./baselines.js";
 import { plainWaitForJob } from "./plain-poller.js";
 
 const [impl, name] = process.argv.slice(2);
 // PULSE_BENCH_PKG: another build of the package (bench/compare.js), else ../pkg.
 const pkgDir = process.env.PULSE_BENCH_PKG ? new URL(`file://${process.env.PULSE_BENCH_PKG}/`) : new URL("../pkg/", import.meta.url);
-const wait = { pulse: async () => (await import(new URL("node/index.mjs", pkgDir).href)).waitForJob, plain: async () => plainWaitForJob }[impl];
-if (!wait || !process.env.PULSE_BENCH_API) throw new Error("usage: PULSE_BENCH_API=<mock api url> node bench/child.js <pulse|plain> <case>");
+const plain = async () => plainWaitForJob;
+const wait = { [PULSE]: async () => (await import(new URL("node/index.mjs", pkgDir).href)).waitForJob, [PLAIN]: plain, [PLAIN_NO_TIMEOUT]: plain }[impl];
+if (!wait || !process.env.PULSE_BENCH_API) throw new Error(`usage: PULSE_BENCH_API=<mock api url> node bench/child.js <${PULSE}|${PLAIN}|${PLAIN_NO_TIMEOUT}> <case>`);
 const waitForJob = await wait();
-
-// The same options for both; jitter 0 so that both sleep exactly the same.
-const base = { apiKey: "bench-key", baseUrl: process.env.PULSE_BENCH_API, jitter: 0, initialDelayMs: 10, multiplier: 1 };
-// `bench/run.js --plain-timeouts`: the plain poller bounds each request as
-// the package always does (its default `requestTimeoutMs`, 30 s).
-if (impl === "plain" && process.env.PULSE_BENCH_PLAIN_TIMEOUTS) base.requestTimeoutMs = 30_000;
+const base = optionsFor(impl, process.env.PULSE_BENCH_API);
 let nonce = 0;
 const id = (job) => `${job}-${impl}${process.pid}n${(nonce += 1)}`;
 

@@ -6,9 +6,9 @@
 // in flight, and the `{ is_url: true, url }` result downloaded with fetch +
 // json(), the key sent only to baseUrl's origin. Not here: the overall
 // deadline, download retries, redirect and size checks. Per-request timeouts
-// only when `requestTimeoutMs` is given: `make bench` leaves them out, and
-// `node bench/run.js --plain-timeouts` puts them in, to show what the
-// package's own (which it always has) cost.
+// only when `requestTimeoutMs` is given: `make bench`'s baseline gives the
+// package's own (which it always has; bench/baselines.js), and its second
+// column leaves them out, to show what they cost.
 const TRANSIENT = new Set([408, 425, 429, 500, 502, 503, 504]);
 const TERMINAL = new Set(["failed", "canceled", "cancelled", "expired"]);
 

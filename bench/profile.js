@@ -2,7 +2,7 @@
 // against the mock (in this process, not the profiled one) and prints the
 // functions with the most self time. The .cpuprofile stays in bench/out/prof/
 // (open it in Chrome DevTools for the full tree).
-//   node bench/profile.js [pulse|plain] [case] [--top N]     (default: pulse waits, top 15)
+//   node bench/profile.js [pulse|plain|plain-no-timeout] [case] [--top N]     (default: pulse waits, top 15; plain has the per-request timeout)
 import { execFile } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename } from "node:path";

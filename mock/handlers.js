@@ -129,11 +129,11 @@ export function createMock({ apiBase, storageBase, plainStorageBase = plainHttp(
   // A JSON body's `mock_answer` (a table scenario id) answers the POST with
   // that scenario's first poll reply (cut, hang, slow_3000, status_503, ...),
   // after the job was created: a submission whose answer is lost.
-  function answerFault(record, id) {
+  function answerFault(record, id, headers) {
     const answer = record.kind === "json" ? record.fields.mock_answer : undefined;
     const found = typeof answer === "string" ? findScenario(answer) : null;
     if (!found) return null;
-    const ctx = { id, args: found.args, state: jobs.get(id), poll: 1, download: 0, now: now(), headers: {}, apiBase, storageBase, plainStorageBase };
+    const ctx = { id, args: found.args, state: jobs.get(id), poll: 1, download: 0, now: now(), headers, apiBase, storageBase, plainStorageBase };
     return found.scenario.poll(ctx);
   }
 
@@ -144,7 +144,7 @@ export function createMock({ apiBase, storageBase, plainStorageBase = plainHttp(
     if (reply) return reply;
     const id = createJob(choice);
     entry.jobId = id;
-    const fault = answerFault(record, id);
+    const fault = answerFault(record, id, req.headers);
     if (fault) return fault;
     if (route.batch) return json(202, { batch_job_id: id, status: "pending", total_files: files });
     const name = choice.demo ?? choice.table;

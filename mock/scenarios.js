@@ -82,6 +82,15 @@ export const FASTAPI_DETAIL = [
   { loc: ["query", "pages"], msg: "must be positive", type: "value_error" },
 ];
 export const ERROR_OBJECT = { code: "rate_limited", message: "Slow down please" };
+/**
+ * pulseerr_C: Pulse's own error shape, `{ code, message, details }`. With an
+ * `x-echo` request header, the code and the details echo the request's key.
+ */
+export function pulseError(headers) {
+  const key = headers["x-echo"] === undefined ? undefined : headers["x-api-key"] ?? "(none)";
+  if (key === undefined) return { code: "invalid_pages", message: "pages must be positive", details: { field: "pages", min: 1 } };
+  return { code: `bad_key_${key}`, message: "pages must be positive", details: { field: "pages", key } };
+}
 export const ANSI_ERROR = "\u001b[31mred\u001b[0m text\u0007 with\nnewline";
 export const LONG_ERROR_CHARS = 5000;
 
@@ -250,6 +259,7 @@ export const SCENARIOS = {
   echo: answerEveryTime((ctx) => json(ctx.args[0], { error: echoError(ctx.headers) })),
   fastapi: answerEveryTime((ctx) => json(ctx.args[0], { detail: FASTAPI_DETAIL })),
   errobj: answerEveryTime((ctx) => json(ctx.args[0], { error: ERROR_OBJECT })),
+  pulseerr: answerEveryTime((ctx) => json(ctx.args[0], { error: pulseError(ctx.headers) })),
   ansi: answerEveryTime((ctx) => json(ctx.args[0], { error: ANSI_ERROR })),
   long: answerEveryTime((ctx) => json(ctx.args[0], { error: longErrorText() })),
   failedecho: {
@@ -266,6 +276,11 @@ export const SCENARIOS = {
     args: [size(DEFAULT_DOWNLOAD_BYTES)],
     url: largeResultsUrl,
     download: (ctx) => (ctx.download === 1 ? documentReply(ctx.args[0]) : json(410, { error: "Gone" })),
+  }),
+  dlpulseerr: byUrl({
+    args: [httpStatus()],
+    url: largeResultsUrl,
+    download: (ctx) => json(ctx.args[0], { error: pulseError(ctx.headers) }),
   }),
   dlgzip: byUrl({
     args: [size(DEFAULT_URL_RESULT_BYTES)],

@@ -6,7 +6,7 @@
 export class PulseError extends Error {
   /**
    * @param {string} message
-   * @param {{ code: string, jobId?: string, httpStatus?: number, job?: unknown, retryable?: boolean, cause?: unknown, cancelConfirmed?: boolean }} details
+   * @param {{ code: string, jobId?: string, httpStatus?: number, job?: unknown, retryable?: boolean, cause?: unknown, cancelConfirmed?: boolean, serverCode?: string, serverDetails?: unknown }} details
    */
   constructor(message, details) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -14,7 +14,7 @@ export class PulseError extends Error {
     this.name = details.code === "ABORTED" ? "AbortError" : "PulseError";
     this.code = details.code;
     this.retryable = Boolean(details.retryable);
-    for (const key of ["jobId", "httpStatus", "job", "cancelConfirmed"]) {
+    for (const key of ["jobId", "httpStatus", "job", "cancelConfirmed", "serverCode", "serverDetails"]) {
       if (details[key] !== undefined) this[key] = details[key];
     }
   }

@@ -2,6 +2,7 @@
 //! Rust values, runs the core, and turns the outcome back into JS once.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use js_sys::{Array, Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -12,7 +13,7 @@ use crate::engine::Op as Work;
 use crate::error::Error;
 use crate::options::{validate_job_id, wrong_type, Options};
 use crate::platform::driver::{Conn, Driver, Hooks, Start};
-use crate::platform::fetch::Http;
+use crate::platform::fetch::{json_parse, Http};
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::submit::Body;
 use crate::platform::{now_ms, object, Fault};
@@ -35,31 +36,31 @@ pub fn set_error_factory(factory: Function) {
 /// Waits for a job; see `waitForJob` in docs/contract.md.
 #[wasm_bindgen(js_name = waitForJob)]
 pub fn wait_for_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Wait, job_id, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Wait, job_id, options, Watch::default())
 }
 
 /// Reads a job once; see `getJob` in docs/contract.md.
 #[wasm_bindgen(js_name = getJob)]
 pub fn get_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Get, job_id, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Get, job_id, options, Watch::default())
 }
 
 /// Cancels a job; see `cancelJob` in docs/contract.md.
 #[wasm_bindgen(js_name = cancelJob)]
 pub fn cancel_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Cancel, job_id, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Cancel, job_id, options, Watch::default())
 }
 
 /// Submits a job; see `submitJob` in docs/contract.md.
 #[wasm_bindgen(js_name = submitJob)]
 pub fn submit_job_promise(body: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Submit, body, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Submit, body, options, Watch::default())
 }
 
 /// Submits a job and waits for it; see `runJob` in docs/contract.md.
 #[wasm_bindgen(js_name = runJob)]
 pub fn run_job_promise(body: JsValue, options: JsValue) -> Promise {
-    Defaults::default().start(Op::Run, body, options, Watch::default())
+    Rc::<Defaults>::default().start(Op::Run, body, options, Watch::default())
 }
 
 /// The wait behind the top-level `watchJob`, like the other top-level
@@ -72,7 +73,7 @@ pub fn watch_job_promise(
     on_job: Function,
     stop: JsValue,
 ) -> Promise {
-    Defaults::default().start(Op::Wait, job_id, options, Watch::new(on_job, stop))
+    Rc::<Defaults>::default().start(Op::Wait, job_id, options, Watch::new(on_job, stop))
 }
 
 /// `waitForJob` as a Rust future, for the wasm test suite.
@@ -89,7 +90,7 @@ pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsVal
 #[wasm_bindgen(js_name = PulseClient)]
 #[derive(Debug)]
 pub struct PulseClient {
-    defaults: Defaults,
+    defaults: Rc<Defaults>,
 }
 
 #[wasm_bindgen(js_class = PulseClient)]
@@ -120,7 +121,9 @@ impl PulseClient {
             })
         };
         read()
-            .map(|defaults| PulseClient { defaults })
+            .map(|defaults| PulseClient {
+                defaults: Rc::new(defaults),
+            })
             .map_err(|f| to_js(f, None))
     }
 
@@ -166,7 +169,7 @@ impl PulseClient {
     /// them; not public API.
     #[wasm_bindgen(js_name = waitForJobs)]
     pub fn wait_for_jobs(&self, job_ids: JsValue, options: JsValue) -> Result<Array, JsValue> {
-        let check = || -> Result<(Array, CallOptions), Fault> {
+        let check = || -> Result<(Array, Rc<CallOptions>), Fault> {
             let array = is_array(&job_ids).map_err(|thrown| Fault::unreadable("jobIds", thrown))?;
             if !array {
                 return Err(Error::invalid_argument("jobIds must be an array").into());
@@ -175,14 +178,14 @@ impl PulseClient {
             let merged = call.options.clone().over(&self.defaults.options);
             merged.endpoint()?;
             merged.wait_policy()?;
-            Ok((job_ids.unchecked_into(), call))
+            Ok((job_ids.unchecked_into(), Rc::new(call)))
         };
         let (ids, call) = check().map_err(|f| to_js(f, None))?;
         Ok(ids
             .iter()
             .map(|id| {
                 let wait = self.defaults.clone();
-                let given = Given::Read(Box::new(call.clone()));
+                let given = Given::Read(call.clone());
                 JsValue::from(wait.spawn(Op::Wait, id, given, Watch::default()))
             })
             .collect())
@@ -243,7 +246,7 @@ impl Watch {
 
 /// The options a call starts from: none for the free functions, the client's
 /// for `PulseClient` methods.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct Defaults {
     options: Options,
     fetch: Option<Function>,
@@ -252,7 +255,7 @@ struct Defaults {
 }
 
 impl Defaults {
-    fn start(self, op: Op, subject: JsValue, options: JsValue, watch: Watch) -> Promise {
+    fn start(self: Rc<Self>, op: Op, subject: JsValue, options: JsValue, watch: Watch) -> Promise {
         self.spawn(op, subject, Given::Raw(options), watch)
     }
 
@@ -260,11 +263,12 @@ impl Defaults {
     /// Starts `op` on `subject` (a job id, or a submission's body) in the
     /// engine (the client's, or one of the call's own); every error,
     /// validation included, rejects as a `PulseError`.
-    fn spawn(self, op: Op, subject: JsValue, options: Given, watch: Watch) -> Promise {
+    fn spawn(self: Rc<Self>, op: Op, subject: JsValue, options: Given, watch: Watch) -> Promise {
         let mut job_id = None;
         match self.prepare(op, &subject, options, watch, &mut job_id) {
             Ok(start) => self
                 .driver
+                .clone()
                 .unwrap_or_else(|| Driver::new(Caps::default(), to_js))
                 .start(start),
             Err(fault) => Promise::reject(&to_js(fault, job_id.as_deref())),
@@ -294,11 +298,18 @@ impl Defaults {
             Op::Get | Op::Cancel => Scope::Request,
             Op::Submit => Scope::Submit,
         };
-        let mut call = match options {
-            Given::Raw(options) => read_options(&options, scope)?,
-            Given::Read(call) => *call,
+        let read;
+        let call = match &options {
+            Given::Raw(options) => {
+                read = read_options(options, scope)?;
+                &read
+            }
+            Given::Read(call) => &**call,
         };
-        call.hooks.on_job = watch.on_job;
+        let hooks = Hooks {
+            on_job: watch.on_job,
+            ..call.hooks.clone()
+        };
         let merged = call.options.clone().over(&self.options);
         let http = Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?;
         let endpoint = merged.endpoint()?;
@@ -347,9 +358,9 @@ impl Defaults {
             conn,
             request_timeout_ms,
             job_id: job_id.clone(),
-            signal: call.signal,
+            signal: call.signal.clone(),
             stop: watch.stop,
-            hooks: call.hooks,
+            hooks,
             max_result_bytes,
         })
     }
@@ -371,11 +382,11 @@ enum Scope {
 #[derive(Debug)]
 enum Given {
     Raw(JsValue),
-    Read(Box<CallOptions>),
+    Read(Rc<CallOptions>),
 }
 
 /// Options read from JS: the pure part plus what only JS can hold.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct CallOptions {
     options: Options,
     fetch: Option<Function>,
@@ -503,42 +514,52 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn typed<T>(
-        &self,
-        name: &str,
-        expected: &str,
-        cast: impl FnOnce(&JsValue) -> Option<T>,
-    ) -> Option<T> {
+    /// The field if `is_type` accepts it; otherwise its error is kept. (One
+    /// non-generic check for every type: a copy per type cost the wasm
+    /// about 600 B.)
+    fn typed(&self, name: &str, expected: &str, is_type: fn(&JsValue) -> bool) -> Option<JsValue> {
         let value = self.get(name)?;
-        cast(&value).or_else(|| self.fail(wrong_type(name, expected).into()))
+        match is_type(&value) {
+            true => Some(value),
+            false => self.fail(wrong_type(name, expected).into()),
+        }
     }
 
     fn number(&self, name: &str) -> Option<f64> {
-        self.typed(name, "a finite number", |v| {
-            v.as_f64().filter(|n| n.is_finite())
-        })
+        let finite = |v: &JsValue| v.as_f64().is_some_and(f64::is_finite);
+        self.typed(name, "a finite number", finite)?.as_f64()
     }
 
     fn boolean(&self, name: &str) -> Option<bool> {
-        self.typed(name, "a boolean", JsValue::as_bool)
+        self.typed(name, "a boolean", |v| v.as_bool().is_some())?
+            .as_bool()
     }
 
     fn function(&self, name: &str) -> Option<Function> {
-        self.typed(name, "a function", |v| v.dyn_ref::<Function>().cloned())
+        let value = self.typed(name, "a function", JsValue::is_function)?;
+        Some(value.unchecked_into())
     }
 
     fn string(&self, name: &str) -> Option<String> {
-        self.typed(name, "a well-formed string", well_formed)
+        let is_string = |v: &JsValue| {
+            v.dyn_ref::<JsString>()
+                .is_some_and(JsString::is_valid_utf16)
+        };
+        self.typed(name, "a well-formed string", is_string)?
+            .as_string()
     }
 
     /// Any object with `aborted` and `addEventListener`, so signals from
     /// polyfills and other realms work too.
     fn signal(&self, name: &str) -> Option<SignalLike> {
-        self.typed(name, "an AbortSignal", |v| {
+        let is_signal = |v: &JsValue| {
             let has = |field: &str| Reflect::has(v, &field.into()).unwrap_or(false);
-            (v.is_object() && has("aborted") && has("addEventListener"))
-                .then(|| v.clone().unchecked_into())
-        })
+            v.is_object() && has("aborted") && has("addEventListener")
+        };
+        Some(
+            self.typed(name, "an AbortSignal", is_signal)?
+                .unchecked_into(),
+        )
     }
 
     /// A plain object of string values, in its own key order.
@@ -592,6 +613,7 @@ pub(crate) fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
         Fault::Pulse { error, job, cause } => (error, job, cause),
     };
     let optional = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
+    let server = error.server.map(|s| *s).unwrap_or_default();
     let details = object(&[
         ("code", error.code.as_str().into()),
         ("jobId", optional(job_id.map(JsValue::from))),
@@ -602,6 +624,13 @@ pub(crate) fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
         (
             "cancelConfirmed",
             optional(error.cancel_confirmed.map(JsValue::from)),
+        ),
+        ("serverCode", optional(server.code.map(JsValue::from))),
+        (
+            "serverDetails",
+            optional(
+                (server.details).and_then(|json| json_parse(&JsString::from(json.as_str())).ok()),
+            ),
         ),
     ]);
     let message = JsValue::from(&error.message);

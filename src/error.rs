@@ -4,6 +4,7 @@
 //! Messages never contain the API key, header values or result URLs (presigned
 //! URLs carry signatures), so an error can be logged as it is.
 
+use crate::server_text::ServerError;
 use crate::text::{cat, decimal};
 
 use std::fmt;
@@ -76,6 +77,8 @@ pub struct Error {
     /// For a wait abandoned with `cancelOnAbort`: whether the server
     /// confirmed the cancel.
     pub cancel_confirmed: Option<bool>,
+    /// Pulse's own `code` and `details` from an error body.
+    pub server: Option<Box<ServerError>>,
 }
 
 impl Error {
@@ -86,6 +89,7 @@ impl Error {
             http_status: None,
             retryable: false,
             cancel_confirmed: None,
+            server: None,
         }
     }
 
@@ -96,10 +100,13 @@ impl Error {
 
     /// The job reported `failed`; `reason` is the job's own `error` text.
     pub fn job_failed(job_id: &str, reason: Option<&str>) -> Self {
-        let message = match reason {
-            Some(reason) => cat(&["job ", job_id, " failed: ", reason]),
-            None => cat(&["job ", job_id, " failed"]),
-        };
+        let message = cat(&[
+            "job ",
+            job_id,
+            " failed",
+            colon(reason),
+            reason.unwrap_or(""),
+        ]);
         Self::new(ErrorCode::JobFailed, message)
     }
 
@@ -154,16 +161,24 @@ impl Error {
         Self::new(ErrorCode::Aborted, "the operation was aborted")
     }
 
-    /// A non-2xx answer from the API; `detail` is the body's own message.
-    pub fn http(status: u16, detail: Option<&str>, retryable: bool) -> Self {
-        let code = decimal(status.into());
-        let message = match detail {
-            Some(detail) => cat(&["the Pulse API answered HTTP ", &code, ": ", detail]),
-            None => cat(&["the Pulse API answered HTTP ", &code]),
-        };
+    /// A non-2xx answer from the API; `detail` is the body's own message,
+    /// `server` Pulse's code and details.
+    pub fn http(
+        status: u16,
+        detail: Option<&str>,
+        server: Option<Box<ServerError>>,
+        retryable: bool,
+    ) -> Self {
+        let message = cat(&[
+            "the Pulse API answered HTTP ",
+            &decimal(status.into()),
+            colon(detail),
+            detail.unwrap_or(""),
+        ]);
         Self {
             http_status: Some(status),
             retryable,
+            server,
             ..Self::new(ErrorCode::HttpError, message)
         }
     }
@@ -216,6 +231,12 @@ impl Error {
     }
 }
 
+/// `": "` before a detail that is there. (One `cat` per message, not one
+/// per shape of it.)
+fn colon(detail: Option<&str>) -> &'static str {
+    detail.map_or("", |_| ": ")
+}
+
 /// A count of ms or bytes for a message. Integer formatting keeps the float
 /// formatter (about 15 KB) out of the wasm.
 pub fn whole(value: f64) -> u64 {
@@ -247,15 +268,15 @@ mod tests {
     fn retryable_follows_the_contract() {
         assert!(Error::network("x").retryable);
         assert!(Error::timeout("j", 5.0).retryable);
-        assert!(Error::http(503, None, true).retryable);
-        assert!(!Error::http(404, None, false).retryable);
+        assert!(Error::http(503, None, None, true).retryable);
+        assert!(!Error::http(404, None, None, false).retryable);
         assert!(!Error::job_failed("j", None).retryable);
         assert!(!Error::invalid_argument("x").retryable);
     }
 
     #[test]
     fn messages_carry_the_details() {
-        let e = Error::http(401, Some("Invalid API key"), false);
+        let e = Error::http(401, Some("Invalid API key"), None, false);
         assert_eq!(e.http_status, Some(401));
         assert_eq!(
             e.to_string(),

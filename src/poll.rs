@@ -7,6 +7,7 @@ use crate::text::{cat, decimal};
 
 use crate::error::{whole, Error, ErrorCode};
 use crate::options::WaitPolicy;
+use crate::server_text::ServerError;
 use crate::status::{is_expired_url, is_transient_http, JobStatus};
 use crate::url::{result_url, BaseUrl, ResultUrl};
 
@@ -27,6 +28,8 @@ pub enum Failure {
         status: u16,
         /// `error`, `message` or `detail` of a JSON body.
         detail: Option<String>,
+        /// Pulse's `error.code` and `error.details`.
+        server: Option<Box<ServerError>>,
         /// A parsed `Retry-After`, in ms.
         retry_after_ms: Option<f64>,
     },
@@ -60,9 +63,12 @@ impl Failure {
                 &decimal(whole(ms)),
                 " ms)",
             ])),
-            Failure::Http { status, detail, .. } => {
-                Error::http(status, detail.as_deref(), is_transient_http(status))
-            }
+            Failure::Http {
+                status,
+                detail,
+                server,
+                ..
+            } => Error::http(status, detail.as_deref(), server, is_transient_http(status)),
             Failure::Fatal(error) => error,
         }
     }
@@ -402,24 +408,34 @@ impl Waiter {
     fn after_download_failure(&mut self, failure: Failure, now_ms: f64, unit_random: f64) -> Step {
         let (error, retry_after_ms) = match failure {
             Failure::Fatal(error) => return Step::Fail(error),
-            Failure::Http { status: 410, .. } => {
-                return Step::Fail(Error::download_failed(
-                    "the result URL answered HTTP 410 Gone: the single-use result link was already used or has expired, so this job's result can no longer be downloaded",
-                    Some(410),
-                    false,
-                ));
-            }
-            Failure::Http { status, .. } if is_expired_url(status) => {
-                if self.expired_with.is_some() {
-                    return Step::Fail(Error::download_failed(
-                        cat(&[
-                            "the result URL answered HTTP ",
-                            &decimal(status.into()),
-                            " again after a fresh one was fetched",
-                        ]),
-                        Some(status),
+            Failure::Http {
+                status: 410,
+                server,
+                ..
+            } => {
+                return Step::Fail(Error {
+                    server,
+                    ..Error::download_failed(
+                        "the result URL answered HTTP 410 Gone: the single-use result link was already used or has expired, so this job's result can no longer be downloaded",
+                        Some(410),
                         false,
-                    ));
+                    )
+                });
+            }
+            Failure::Http { status, server, .. } if is_expired_url(status) => {
+                if self.expired_with.is_some() {
+                    return Step::Fail(Error {
+                        server,
+                        ..Error::download_failed(
+                            cat(&[
+                                "the result URL answered HTTP ",
+                                &decimal(status.into()),
+                                " again after a fresh one was fetched",
+                            ]),
+                            Some(status),
+                            false,
+                        )
+                    });
                 }
                 self.expired_with = Some(status);
                 return self.poll_after(0.0, now_ms);
@@ -427,22 +443,25 @@ impl Waiter {
             Failure::Http {
                 status,
                 retry_after_ms,
+                server,
                 ..
             } => {
                 let message = cat(&[
                     "the result download answered HTTP ",
                     &decimal(status.into()),
                 ]);
-                if !is_transient_http(status) {
-                    return Step::Fail(Error::download_failed(message, Some(status), false));
+                let transient = is_transient_http(status);
+                let error = Error {
+                    server,
+                    ..Error::download_failed(message, Some(status), transient)
+                };
+                if !transient {
+                    return Step::Fail(error);
                 }
                 let honoured = matches!(status, 429 | 503)
                     .then_some(retry_after_ms)
                     .flatten();
-                (
-                    Error::download_failed(message, Some(status), true),
-                    honoured,
-                )
+                (error, honoured)
             }
             Failure::Network(reason) | Failure::NotSent(reason) => (
                 Error::download_failed(cat(&["the result download failed: ", &reason]), None, true),
@@ -618,6 +637,7 @@ mod tests {
         Failure::Http {
             status,
             detail: None,
+            server: None,
             retry_after_ms,
         }
     }
@@ -928,6 +948,45 @@ mod tests {
                 assert!(e.message.contains("single-use"), "{}", e.message);
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pulse_codes_and_details_reach_the_error() {
+        let server = Some(Box::new(ServerError {
+            code: Some("result_gone".into()),
+            details: Some("{\"job\":1}".into()),
+        }));
+        let pulse = |status| Failure::Http {
+            status,
+            detail: Some("said".into()),
+            server: server.clone(),
+            retry_after_ms: None,
+        };
+        let policy = WaitPolicy {
+            max_retries: 0,
+            ..POLICY
+        };
+        for status in [401, 503] {
+            match waiter(policy).decide(Observation::Failed(pulse(status)), 0.0, 0.0) {
+                Step::Fail(e) => assert_eq!((e.http_status, &e.server), (Some(status), &server)),
+                other => panic!("{other:?}"),
+            }
+        }
+        for status in [410, 400, 503] {
+            let mut w = waiter(policy);
+            w.decide(
+                pointer("https://api.example/v1/large_results/job-1"),
+                0.0,
+                0.0,
+            );
+            match w.decide(Observation::Failed(pulse(status)), 0.0, 0.0) {
+                Step::Fail(e) => assert_eq!(
+                    (e.code, e.http_status, &e.server),
+                    (ErrorCode::ResultDownloadFailed, Some(status), &server)
+                ),
+                other => panic!("{other:?}"),
+            }
         }
     }
 

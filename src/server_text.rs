@@ -22,6 +22,82 @@ pub enum ErrorDetail {
     Validation(Vec<Issue>),
 }
 
+/// Pulse's own fields of an error body, `{ "error": { "code", "message",
+/// "details" } }`: `PulseError.serverCode` and `serverDetails`, for callers
+/// that branch on the server's code. Built by [`ServerError::redacted`], so
+/// neither can carry a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerError {
+    /// `error.code`, cleaned as a message is.
+    pub code: Option<String>,
+    /// `error.details` as JSON text, kept only when it holds no secret.
+    pub details: Option<String>,
+}
+
+impl ServerError {
+    /// The body's `code` and `details` (as `JSON.stringify` wrote it) fit for
+    /// a `PulseError`: the code cleaned like server text (see [`clean`]);
+    /// the details dropped whole when a secret appears in their JSON, as it
+    /// stands or as JSON escapes it. Dropping, not redacting: a value cannot
+    /// be cut as a sentence can, and no secret-bearing part is worth keeping.
+    /// `None` when the body had neither.
+    pub fn redacted(
+        code: Option<&str>,
+        details: Option<String>,
+        secrets: &[&str],
+    ) -> Option<Box<Self>> {
+        let holds_secret = |json: &String| {
+            secrets
+                .iter()
+                .filter(|s| is_secret(s))
+                .any(|s| contains(json, s) || contains(json, &json_escaped(s)))
+        };
+        let details = details.filter(|json| !holds_secret(json));
+        (code.is_some() || details.is_some()).then(|| {
+            let code = code.map(|code| clean(code, secrets));
+            Box::new(Self { code, details })
+        })
+    }
+}
+
+/// Whether a header value is long enough to redact ([`MIN_SECRET_CHARS`]).
+fn is_secret(value: &str) -> bool {
+    value.chars().nth(MIN_SECRET_CHARS - 1).is_some()
+}
+
+/// Whether `needle` (not empty) occurs in `hay`, by bytes (see [`replace_all`]).
+fn contains(hay: &str, needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    hay.as_bytes()
+        .windows(needle.len().max(1))
+        .any(|window| window == needle)
+}
+
+/// `text` as `JSON.stringify` writes it inside a string: `"` and `\`
+/// escaped, control characters as `\n`-style or `\u00XX` escapes.
+fn json_escaped(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(c as usize) >> 4]));
+                out.push(char::from(HEX[(c as usize) & 15]));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// One validation error: where (`loc`, e.g. `["body", "file_url"]`) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
@@ -57,12 +133,10 @@ impl ErrorDetail {
 /// control characters turned into spaces, each of `secrets` replaced by
 /// [`REDACTED`], white space collapsed, and the result cut to [`MAX_CHARS`]
 /// with an ellipsis. Escapes go first, so a secret split by one is still found.
-pub fn clean<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+pub fn clean(text: &str, secrets: &[&str]) -> String {
     let mut text = strip_controls(text);
-    for secret in secrets {
-        if secret.chars().count() >= MIN_SECRET_CHARS {
-            text = replace_all(&text, secret, REDACTED);
-        }
+    for secret in secrets.iter().filter(|s| is_secret(s)) {
+        text = replace_all(&text, secret, REDACTED);
     }
     let collapsed = join(text.split_whitespace(), " ");
     truncate(&collapsed, MAX_CHARS)
@@ -142,34 +216,70 @@ mod tests {
         let key = "sk-live-SECRET-1234";
         let echoed = format!("invalid api key {key} for tenant acme-secret");
         assert_eq!(
-            clean(&echoed, [key, "acme-secret"]),
+            clean(&echoed, &[key, "acme-secret"]),
             "invalid api key [redacted] for tenant [redacted]"
         );
         assert_eq!(
-            clean("key sk-live-\u{1b}[0mSECRET-1234", [key]),
+            clean("key sk-live-\u{1b}[0mSECRET-1234", &[key]),
             "key [redacted]"
         );
     }
 
     #[test]
     fn short_secrets_are_left_alone() {
-        assert_eq!(clean("page 1 of 2", ["1", "abc"]), "page 1 of 2");
+        assert_eq!(clean("page 1 of 2", &["1", "abc"]), "page 1 of 2");
     }
 
     #[test]
     fn escapes_and_controls_are_removed() {
         let raw = "\u{1b}[31mred\u{1b}[0m text\u{7} with\nnewline\u{1b}]0;title\u{7}\u{9b}";
-        assert_eq!(clean(raw, []), "red text with newline");
-        assert_eq!(clean("a\u{1b}]8;;http://x\u{1b}\\link\u{1b}c", []), "alink");
+        assert_eq!(clean(raw, &[]), "red text with newline");
+        assert_eq!(
+            clean("a\u{1b}]8;;http://x\u{1b}\\link\u{1b}c", &[]),
+            "alink"
+        );
     }
 
     #[test]
     fn long_text_is_cut_with_an_ellipsis() {
         let long = "é".repeat(5000);
-        let cut = clean(&long, []);
+        let cut = clean(&long, &[]);
         assert_eq!(cut.chars().count(), MAX_CHARS + 1);
         assert!(cut.ends_with('…'));
-        assert_eq!(clean("short", []), "short");
+        assert_eq!(clean("short", &[]), "short");
+    }
+
+    #[test]
+    fn server_codes_are_cleaned_and_details_with_a_secret_dropped() {
+        let key = "sk-live-SECRET-1234";
+        let quoted = "ab\"c\\d\u{1}e";
+        let secrets = [key, quoted, "ok"];
+        let server = |code: Option<&str>, details: &str| {
+            ServerError::redacted(code, Some(details.to_string()), &secrets)
+        };
+        let kept = server(Some("invalid_pages"), r#"{"field":"pages","ok":1}"#).unwrap();
+        assert_eq!(kept.code.as_deref(), Some("invalid_pages"));
+        assert_eq!(kept.details.as_deref(), Some(r#"{"field":"pages","ok":1}"#));
+        let echoed = server(
+            Some("bad_key_sk-live-SECRET-1234\n"),
+            r#"{"key":"sk-live-SECRET-1234"}"#,
+        );
+        let echoed = echoed.unwrap();
+        assert_eq!(echoed.code.as_deref(), Some("bad_key_[redacted]"));
+        assert_eq!(echoed.details, None);
+        // As JSON.stringify writes a string holding the secret, and as it stands.
+        assert_eq!(server(None, r#"["ab\"c\\d\u0001e"]"#), None);
+        assert_eq!(server(None, "{\"ab\"c\\d\u{1}e\":0}"), None);
+        assert_eq!(server(None, "[1]").unwrap().details.as_deref(), Some("[1]"));
+        assert_eq!(ServerError::redacted(None, None, &secrets), None);
+    }
+
+    #[test]
+    fn json_escapes_match_json_stringify() {
+        assert_eq!(
+            json_escaped("a\"b\\c\n\t\u{1f}\u{8}é"),
+            r#"a\"b\\c\n\t\u001f\bé"#
+        );
     }
 
     #[test]

@@ -87,11 +87,15 @@ pub fn submission_error(failure: Failure) -> Error {
         Failure::Http {
             status: status @ (408 | 425 | 429),
             detail,
+            server,
             ..
-        } => Error::http(status, detail.as_deref(), true),
-        Failure::Http { status, detail, .. } if status < 500 => {
-            Error::http(status, detail.as_deref(), false)
-        }
+        } => Error::http(status, detail.as_deref(), server, true),
+        Failure::Http {
+            status,
+            detail,
+            server,
+            ..
+        } if status < 500 => Error::http(status, detail.as_deref(), server, false),
         Failure::Fatal(error) => error,
         maybe_sent => may_have_created(maybe_sent.into_error()),
     }
@@ -114,12 +118,14 @@ pub fn may_have_created(error: Error) -> Error {
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
+    use crate::server_text::ServerError;
 
     #[test]
     fn a_failed_submission_says_whether_a_job_may_exist() {
         let http = |status| Failure::Http {
             status,
             detail: None,
+            server: None,
             retry_after_ms: Some(1000.0),
         };
         let never_left = submission_error(Failure::NotSent("connect ECONNREFUSED".into()));
@@ -154,6 +160,19 @@ mod tests {
                     .contains("may have reached the API and created a job"),
                 "{maybe:?}"
             );
+        }
+        let server = Some(Box::new(ServerError {
+            code: Some("rate_limited".into()),
+            details: None,
+        }));
+        for status in [400, 429, 503] {
+            let e = submission_error(Failure::Http {
+                status,
+                detail: None,
+                server: server.clone(),
+                retry_after_ms: None,
+            });
+            assert_eq!(e.server, server, "{status}");
         }
         let fatal = Error::invalid_response("no job_id");
         assert_eq!(submission_error(Failure::Fatal(fatal.clone())), fatal);

@@ -3,6 +3,7 @@
 
 use crate::options::WaitPolicy;
 use crate::poll::{Failure, ResultAt, Resume};
+use crate::server_text::ServerError;
 use crate::status::JobStatus;
 use crate::url::BaseUrl;
 
@@ -103,6 +104,8 @@ pub enum Event {
         reply: Option<Reply>,
         /// `error`, `message` or `detail` of a non-2xx JSON body, cleaned.
         detail: Option<String>,
+        /// Pulse's `error.code` and `error.details` of a non-2xx body, redacted.
+        server: Option<Box<ServerError>>,
     },
     /// A download's body (or a redirect hop) made progress: its
     /// `requestTimeoutMs` starts again.

@@ -45,7 +45,7 @@
 //!                 let status = if polls < 2 { JobStatus::Processing } else { JobStatus::Completed };
 //!                 let reply = Reply::Job { status, error: None, result: ResultAt::Inline };
 //!                 let answered = Event::Answered {
-//!                     req, status: 200, retry_after_ms: None, reply: Some(reply), detail: None,
+//!                     req, status: 200, retry_after_ms: None, reply: Some(reply), detail: None, server: None,
 //!                 };
 //!                 engine.handle(answered, now, 0.5).unwrap();
 //!             }
@@ -224,6 +224,7 @@ impl Engine {
                 retry_after_ms,
                 reply,
                 detail,
+                server,
             } => {
                 if let Some(until) = pause_after(status, retry_after_ms, now_ms) {
                     self.scheduler.pause(until);
@@ -233,6 +234,7 @@ impl Engine {
                     false => Ended::Failed(Failure::Http {
                         status,
                         detail,
+                        server,
                         retry_after_ms,
                     }),
                 };
@@ -942,6 +944,7 @@ mod tests {
                 result: ResultAt::Inline,
             }),
             detail: None,
+            server: None,
         }
     }
 
@@ -965,6 +968,7 @@ mod tests {
             retry_after_ms: Some(60_000.0),
             reply: None,
             detail: None,
+            server: None,
         };
         engine.handle(limited, 20.0, 0.0).unwrap();
         effects(&mut engine);
@@ -985,6 +989,7 @@ mod tests {
             retry_after_ms: None,
             reply: Some(Reply::Cancelled),
             detail: None,
+            server: None,
         };
         engine.handle(answered, 350.0, 0.0).unwrap();
         match effects(&mut engine).as_slice() {

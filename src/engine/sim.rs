@@ -872,6 +872,7 @@ impl World {
                 retry_after_ms,
                 reply,
                 detail: None,
+                server: None,
             };
         if self.rng.chance(fault_rate) {
             let r = &mut self.rng;

@@ -7,20 +7,24 @@ use js_sys::{Array, JsString, Reflect};
 use wasm_bindgen::JsValue;
 
 use super::fetch::json_parse;
+use super::submit::stringify;
 use super::{fatal, names, object, Fault};
 use crate::error::Error;
 use crate::options::Endpoint;
 use crate::poll::{Polled, ResultAt};
-use crate::server_text::{clean, ErrorDetail, Issue};
+use crate::server_text::{clean, ErrorDetail, Issue, ServerError};
 use crate::status::{reported, JobStatus};
 use crate::submit::submitted_job_id;
 use crate::text::{cat, signed_decimal};
 
 /// A parsed JSON object (not an array), or `None`.
 fn json_object(text: &JsString) -> Option<JsValue> {
-    json_parse(text)
-        .ok()
-        .filter(|v| v.is_object() && !Array::is_array(v))
+    object_only(json_parse(text).ok())
+}
+
+/// The value if it is an object (not an array).
+fn object_only(value: Option<JsValue>) -> Option<JsValue> {
+    value.filter(|v| v.is_object() && !Array::is_array(v))
 }
 
 /// A field of a value that `JSON.parse` made: plain data, so no getter runs.
@@ -81,14 +85,34 @@ fn loc_part(part: &JsValue) -> Option<String> {
 /// Server (or platform) text made fit for a message: the key and every
 /// header value of `endpoint` redacted, escapes stripped, length bounded.
 pub fn clean_for(endpoint: &Endpoint, text: &str) -> String {
-    clean(text, endpoint.headers.iter().map(|(_, v)| v.as_str()))
+    clean(text, &secrets(endpoint))
 }
 
-/// The message of a refusal's JSON body, cleaned.
-pub fn refusal_detail(body: &JsString, endpoint: &Endpoint) -> Option<String> {
-    json_object(body)
-        .and_then(|body| error_detail(&body))
-        .map(|detail| clean_for(endpoint, &detail.render()))
+/// The key and every header value of `endpoint`: what no error may show.
+fn secrets(endpoint: &Endpoint) -> Vec<&str> {
+    endpoint.headers.iter().map(|(_, v)| v.as_str()).collect()
+}
+
+/// What a refusal's parsed body said: its message, cleaned, and Pulse's
+/// own `error.code` and `error.details`, redacted ([`ServerError::redacted`]).
+pub fn refusal(
+    body: Option<JsValue>,
+    endpoint: &Endpoint,
+) -> (Option<String>, Option<Box<ServerError>>) {
+    let body = object_only(body);
+    let detail = body.as_ref().and_then(error_detail);
+    let error = body.map_or(JsValue::UNDEFINED, |b| field(&b, &"error".into()));
+    let details = field(&error, &"details".into());
+    let details = match details.is_undefined() {
+        true => None,
+        false => stringify(&details).ok().and_then(|json| json.as_string()),
+    };
+    let code = field(&error, &"code".into()).as_string();
+    let secrets = secrets(endpoint);
+    (
+        detail.map(|detail| clean(&detail.render(), &secrets)),
+        ServerError::redacted(code.as_deref(), details, &secrets),
+    )
 }
 
 /// A job answer's body: the job as sent (`cancelled` reported as

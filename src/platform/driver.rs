@@ -19,10 +19,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use super::abort::Watch;
-use super::api::{read_cancelled, read_job, read_submitted, refusal_detail};
+use super::api::{read_cancelled, read_job, read_submitted, refusal};
 use super::fetch::{
-    headers_object, network_from, read_json, BodyLimits, Http, Method, Redirects, Request as Fetch,
-    Sent,
+    error_body, headers_object, json_parse, network_from, read_json, BodyLimits, Http, Method,
+    Redirects, Request as Fetch, Sent,
 };
 use super::foreign::{resolve_url, SignalLike};
 use super::submit::Body;
@@ -382,15 +382,16 @@ impl Driver {
     /// request. What the call resolves with is kept.
     fn answered(&self, req: ReqId, conn: &Conn, request: &Request, answer: Answer) -> Event {
         let retry_after_ms = answer.retry_after.as_deref().and_then(retry_after_ms);
-        let refused = |detail| Event::Answered {
-            req,
-            status: answer.status,
-            retry_after_ms,
-            reply: None,
-            detail,
-        };
         if !is_success(answer.status) {
-            return refused(refusal_detail(&answer.body, &conn.endpoint));
+            let (detail, server) = refusal(json_parse(&answer.body).ok(), &conn.endpoint);
+            return Event::Answered {
+                req,
+                status: answer.status,
+                retry_after_ms,
+                reply: None,
+                detail,
+                server,
+            };
         }
         let read = match request {
             Request::Job(_) => {
@@ -427,6 +428,7 @@ impl Driver {
                     retry_after_ms,
                     reply: Some(reply),
                     detail: None,
+                    server: None,
                 }
             }
             Err(fault) => self.failure_event(req, fault),
@@ -559,13 +561,27 @@ impl Driver {
             Err(fault) => return self.failed(req, fault),
         };
         let ok = is_success(sent.status);
-        let reply = ok.then_some(Reply::Headers);
+        // Pulse's own link answers its error bodies too: read (the headers
+        // count as progress, so the body has a whole `requestTimeoutMs`),
+        // and left out when it cannot be read.
+        let (detail, server) = match ok {
+            true => (None, None),
+            false => {
+                self.progressed(req);
+                let body = error_body(&mut sent, conn_timeout(self, call)).await;
+                if !self.in_flight(req) {
+                    return;
+                }
+                refusal(body, &conn.endpoint)
+            }
+        };
         self.handle(Event::Answered {
             req,
             status: sent.status,
             retry_after_ms: retry_after,
-            reply,
-            detail: None,
+            reply: ok.then_some(Reply::Headers),
+            detail,
+            server,
         });
         if !ok || !self.in_flight(req) {
             self.0.borrow_mut().requests.remove(&req);

@@ -274,6 +274,23 @@ pub async fn read_json(sent: &Sent, limits: BodyLimits) -> Result<JsValue, Fault
     })
 }
 
+/// A failed download's body parsed, for what the server said in it: `None`
+/// when it is not JSON, is past 64 KiB, or stalls for `timeout_ms`.
+pub async fn error_body(sent: &mut Sent, timeout_ms: f64) -> Option<JsValue> {
+    let signal = sent.guard.controller.signal();
+    let reading = read_json_in_js(
+        &sent.response,
+        &signal,
+        timeout_ms,
+        Some(65536.0),
+        None,
+        None,
+    );
+    let body = JsFuture::from(reading).await.ok();
+    sent.guard.finished = body.is_some();
+    body
+}
+
 /// The kinds of `read_body.js`'s `Failed`, as numbered there.
 mod body {
     pub const TIMED_OUT: u32 = 0;

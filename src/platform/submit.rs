@@ -24,7 +24,7 @@ extern "C" {
     #[wasm_bindgen(js_namespace = Object, js_name = assign, catch)]
     fn assign(target: &Object, source: &JsValue, extra: &Object) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
-    fn stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+    pub(super) fn stringify(value: &JsValue) -> Result<JsValue, JsValue>;
 
     #[wasm_bindgen(js_name = FormData)]
     type Form;
