@@ -7,20 +7,19 @@ use std::rc::Rc;
 use js_sys::{Array, Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::JsFuture;
 
+use crate::engine::Op as Work;
 use crate::error::Error;
 use crate::options::{validate_job_id, wrong_type, Options};
-use crate::platform::api::{Api, Priority};
+use crate::platform::driver::{Conn, Driver, Hooks, Start};
 use crate::platform::fetch::{json_parse, Http};
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
-use crate::platform::scheduler::Shared;
 use crate::platform::submit::Body;
-use crate::platform::wait::{self, bounded, Hooks, TimedOut, Work};
 use crate::platform::{now_ms, object, Fault};
 use crate::poll::Resume;
 use crate::scheduler::{Caps, CLIENT_MAX_IN_FLIGHT};
-use crate::submit::{endpoint_path, submission_error};
+use crate::submit::endpoint_path;
 use crate::text::cat;
 
 thread_local! {
@@ -79,16 +78,12 @@ pub fn watch_job_promise(
 
 /// `waitForJob` as a Rust future, for the wasm test suite.
 pub async fn wait_for_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    Rc::<Defaults>::default()
-        .run(Op::Wait, job_id, Given::Raw(options), Watch::default())
-        .await
+    JsFuture::from(wait_for_job_promise(job_id, options)).await
 }
 
 /// `getJob` as a Rust future, for the wasm test suite.
 pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    Rc::<Defaults>::default()
-        .run(Op::Get, job_id, Given::Raw(options), Watch::default())
-        .await
+    JsFuture::from(get_job_promise(job_id, options)).await
 }
 
 /// Holds client options for every call it makes; per-call options override them.
@@ -122,7 +117,7 @@ impl PulseClient {
             Ok(Defaults {
                 options: call.options,
                 fetch: call.fetch,
-                scheduler: Some(Shared::new(caps)),
+                driver: Some(Driver::new(caps, to_js)),
             })
         };
         read()
@@ -168,7 +163,7 @@ impl PulseClient {
 
     /// The waits behind `waitForJobs`: checks `jobIds` and reads the options
     /// once (throwing `INVALID_ARGUMENT`), then starts one wait per id through
-    /// this client's scheduler, all with that one reading: a getter that
+    /// this client's engine, all with that one reading: a getter that
     /// changes its answer cannot give ids different policies. An invalid id
     /// rejects only its own promise. The package's `waitForJobs` settles
     /// them; not public API.
@@ -255,8 +250,8 @@ impl Watch {
 struct Defaults {
     options: Options,
     fetch: Option<Function>,
-    /// The client's; a top-level call gets one of its own, without caps.
-    scheduler: Option<Shared>,
+    /// The client's engine; a top-level call gets one of its own.
+    driver: Option<Driver>,
 }
 
 impl Defaults {
@@ -265,44 +260,37 @@ impl Defaults {
     }
 
     /// The one place a call becomes a promise (one copy in the wasm).
+    /// Starts `op` on `subject` (a job id, or a submission's body) in the
+    /// engine (the client's, or one of the call's own); every error,
+    /// validation included, rejects as a `PulseError`.
     fn spawn(self: Rc<Self>, op: Op, subject: JsValue, options: Given, watch: Watch) -> Promise {
-        // Boxed: `future_to_promise`'s task would hold the future twice
-        // (as the value it captured and as the one it awaits), 4.4 KB per call.
-        future_to_promise(Box::pin(self.run(op, subject, options, watch)))
-    }
-
-    /// Runs `op` on `subject` (a job id, or a submission's body) with the
-    /// call's options over these defaults; every error, validation included,
-    /// rejects as a `PulseError`.
-    async fn run(
-        self: Rc<Self>,
-        op: Op,
-        subject: JsValue,
-        options: Given,
-        watch: Watch,
-    ) -> Result<JsValue, JsValue> {
-        // The job the call is about, once known: `PulseError.jobId`.
         let mut job_id = None;
-        let outcome = self
-            .carry_out(op, &subject, options, watch, &mut job_id)
-            .await;
-        outcome.map_err(|f| to_js(f, job_id.as_deref()))
+        match self.prepare(op, &subject, options, watch, &mut job_id) {
+            Ok(start) => self
+                .driver
+                .clone()
+                .unwrap_or_else(|| Driver::new(Caps::default(), to_js))
+                .start(start),
+            Err(fault) => Promise::reject(&to_js(fault, job_id.as_deref())),
+        }
     }
 
-    async fn carry_out(
+    /// Reads and checks a call's arguments, in the order the contract's
+    /// errors are reported.
+    fn prepare(
         &self,
         op: Op,
         subject: &JsValue,
         options: Given,
         watch: Watch,
         job_id: &mut Option<String>,
-    ) -> Result<JsValue, Fault> {
-        let started = now_ms();
-        let body = match op {
-            Op::Submit | Op::Run => Some(Body::prepare(subject)?),
+    ) -> Result<Start, Fault> {
+        let (body, id) = match op {
+            Op::Submit | Op::Run => (Some(Body::prepare(subject)?), String::new()),
             Op::Wait | Op::Get | Op::Cancel => {
-                *job_id = Some(read_job_id(subject)?);
-                None
+                let id = read_job_id(subject)?;
+                *job_id = Some(id.clone());
+                (None, id)
             }
         };
         let scope = match op {
@@ -323,80 +311,58 @@ impl Defaults {
             ..call.hooks.clone()
         };
         let merged = call.options.clone().over(&self.options);
-        let api = Api::new(
-            Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?,
-            merged.endpoint()?,
-            merged.request_timeout_ms()?,
-            self.scheduler
-                .clone()
-                .unwrap_or_else(|| Shared::new(Caps::default())),
-        );
-        let signals = [call.signal.as_ref(), watch.stop.as_ref()];
-        let mut resume = None;
-        if let Some(body) = body {
-            // Every option is checked before anything is sent.
-            let timeout_ms = match op {
-                Op::Run => merged.wait_policy()?.timeout_ms,
-                _ => None,
-            };
-            if call.resume.is_some() {
-                return Err(Error::invalid_argument(
-                    "options.resume is for waitForJob and watchJob; runJob submits a new job",
-                )
-                .into());
-            }
-            let path = endpoint_path(merged.submit_path.as_deref())?;
-            let mut created = String::new();
-            let submit = async {
-                let (answer, id) = api.submit(path, &body).await?;
-                created = id;
-                Ok(answer)
-            };
-            // `timeoutMs` counts from the call, the submission included.
-            let timed_out = || Fault::from(Error::submission_timeout(timeout_ms.unwrap_or(0.0)));
-            let deadline =
-                timeout_ms.map(|ms| (started + ms - now_ms(), &timed_out as TimedOut<'_>));
-            let answer = match bounded(Box::pin(submit), signals, deadline).await {
-                Err(Fault::Failed(failure, cause)) => Err(Fault::Pulse {
-                    error: submission_error(failure),
-                    job: None,
-                    cause,
-                }),
-                other => other,
-            }?;
-            if op == Op::Submit {
-                return Ok(answer);
-            }
-            *job_id = Some(created);
-            resume = Some(Resume {
-                started_at_ms: started,
-                attempt: 0,
-            });
-        }
-        let id = job_id.as_deref().unwrap_or_default();
-        match op {
-            // A submission alone has returned above.
-            Op::Wait | Op::Run | Op::Submit => {
-                let policy = merged.wait_policy()?;
-                if let Some(state) = &call.resume {
-                    resume = Some(read_resume(state, id)?);
-                }
-                // Boxed: the call's future holds a pointer, not the wait (51 B
-                // gzip less, with the download boxed alike).
-                Box::pin(wait::wait_for_job(
-                    &api, id, policy, &hooks, signals, resume,
-                ))
-                .await
-            }
-            // One request, bounded by the signals alone (one `bounded` for both).
-            Op::Get | Op::Cancel => {
-                let request: Work<'_> = match op {
-                    Op::Get => Box::pin(async { Ok(api.get_job(id).await?.0) }),
-                    _ => Box::pin(api.cancel_job(id, Priority::InTurn)),
+        let http = Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?;
+        let endpoint = merged.endpoint()?;
+        let request_timeout_ms = merged.request_timeout_ms()?;
+        let mut conn = Conn::new(http, endpoint);
+        let (work, max_result_bytes) = match op {
+            Op::Submit | Op::Run => {
+                // Every option is checked before anything is sent.
+                let policy = match op {
+                    Op::Run => Some(merged.wait_policy()?),
+                    _ => None,
                 };
-                bounded(request, signals, None).await
+                if call.resume.is_some() {
+                    return Err(Error::invalid_argument(
+                        "options.resume is for waitForJob and watchJob; runJob submits a new job",
+                    )
+                    .into());
+                }
+                let path = endpoint_path(merged.submit_path.as_deref())?;
+                if let Some(body) = body {
+                    conn = conn.submitting(path, body);
+                }
+                match policy {
+                    Some(policy) => (Work::Run { policy }, policy.max_result_bytes),
+                    None => (Work::Submit, None),
+                }
             }
-        }
+            Op::Wait => {
+                let policy = merged.wait_policy()?;
+                let resume = match &call.resume {
+                    Some(state) => Some(read_resume(state, &id)?),
+                    None => None,
+                };
+                let work = Work::Wait {
+                    job_id: id,
+                    policy,
+                    resume,
+                };
+                (work, policy.max_result_bytes)
+            }
+            Op::Cancel => (Work::Cancel { job_id: id }, None),
+            Op::Get => (Work::Get { job_id: id }, None),
+        };
+        Ok(Start {
+            op: work,
+            conn,
+            request_timeout_ms,
+            job_id: job_id.clone(),
+            signal: call.signal.clone(),
+            stop: watch.stop,
+            hooks,
+            max_result_bytes,
+        })
     }
 }
 
@@ -639,7 +605,7 @@ fn well_formed(value: &JsValue) -> Option<String> {
 }
 
 /// The JS value a call rejects with: a `PulseError`, or the callback's own exception.
-fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
+pub(crate) fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
     let (error, job, cause) = match fault {
         Fault::Thrown(exception) => return exception,
         // A single request's failed attempt is final.

@@ -3,9 +3,6 @@
 
 pub mod backoff;
 pub mod download;
-// Host only until the wasm driver (phase 2 of issue 21) uses it: even
-// unused, its calls change LLVM's inlining of shared rules in the shipped wasm.
-#[cfg(not(target_arch = "wasm32"))]
 pub mod engine;
 pub mod error;
 pub mod options;

@@ -146,7 +146,7 @@ pub enum Event {
 /// driver and the engine, not by a server, so SipHash's defence against
 /// chosen keys buys nothing and costs a third of the engine's time.
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct IdHash(u64);
+pub(crate) struct IdHash(u64);
 
 impl std::hash::Hasher for IdHash {
     fn finish(&self) -> u64 {
@@ -163,5 +163,5 @@ impl std::hash::Hasher for IdHash {
 }
 
 /// A map keyed by [`CallId`] or [`ReqId`].
-pub(super) type IdMap<K, V> =
+pub(crate) type IdMap<K, V> =
     std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHash>>;

@@ -12,7 +12,7 @@
 //! # Drive loop
 //!
 //! One call flows through the engine like this (a driver on wasm does the
-//! same with `fetch`, one timer and `performance.now()`):
+//! same with `fetch`, one timer and `Date.now()`: `src/platform/driver.rs`):
 //!
 //! ```
 //! use pulse_jobs::engine::{CallId, Effect, Engine, Event, Op, Reply, Request};
@@ -75,7 +75,7 @@ use std::fmt;
 
 use call::{Call, Phase, Work};
 pub use effect::{Carry, Effect, Request};
-use event::IdMap;
+pub(crate) use event::IdMap;
 pub use event::{CallId, Event, Op, Reply, ReqId, Signal};
 use timer::{Entry, Timer, Timers};
 

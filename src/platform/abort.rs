@@ -1,11 +1,9 @@
-//! The caller's `AbortSignal` as a future. However many calls share one
-//! signal, it gets a single `abort` listener (Node warns from eleven on), and
-//! the listener is removed when the last call watching it is done.
+//! The caller's `AbortSignal`, watched for the driver: a callback runs when
+//! it fires. However many calls share one signal, it gets a single `abort`
+//! listener (Node warns from eleven on), and the listener is removed when
+//! the last call watching it is done.
 
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 
 use js_sys::{Function, WeakMap};
 use wasm_bindgen::prelude::*;
@@ -19,9 +17,11 @@ struct Watched {
     key: u32,
     signal: SignalLike,
     listener: Closure<dyn FnMut()>,
-    fired: bool,
-    waiters: Vec<(u32, Option<Waker>)>,
+    waiters: Vec<(u32, Option<Notify>)>,
 }
+
+/// What a watcher runs, once, when its signal fires.
+type Notify = Box<dyn FnOnce()>;
 
 #[derive(Default)]
 struct Registry {
@@ -50,19 +50,26 @@ impl Registry {
     }
 }
 
-/// Resolves when the signal fires `abort`; stops watching when dropped.
-#[must_use = "the signal is watched only while this future is held"]
-pub struct Aborted {
+/// One watcher of a signal; dropping it stops watching (and removes the
+/// listener when it was the last).
+#[must_use = "the signal is watched only while this is held"]
+pub struct Watch {
     signal_key: u32,
     waiter_key: u32,
 }
 
-impl Aborted {
-    /// Watches `signal`, adding a listener only if no other call watches it.
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watch")
+    }
+}
+
+impl Watch {
+    /// Runs `on_abort` once when `signal` fires `abort`, unless dropped first.
     ///
     /// # Errors
     /// The exception of a signal whose `addEventListener` throws.
-    pub fn new(signal: &SignalLike) -> Result<Self, JsValue> {
+    pub fn call(signal: &SignalLike, on_abort: Notify) -> Result<Self, JsValue> {
         let signal_key = match shared_key(signal) {
             Some(key) => key,
             None => listen(signal)?,
@@ -71,7 +78,7 @@ impl Aborted {
             let mut r = r.borrow_mut();
             let key = r.fresh_key();
             if let Some(watched) = r.find(signal_key) {
-                watched.waiters.push((key, None));
+                watched.waiters.push((key, Some(on_abort)));
             }
             key
         });
@@ -101,7 +108,6 @@ fn listen(signal: &SignalLike) -> Result<u32, JsValue> {
             key,
             signal: signal.clone(),
             listener,
-            fired: false,
             waiters: Vec::new(),
         });
     });
@@ -109,52 +115,32 @@ fn listen(signal: &SignalLike) -> Result<u32, JsValue> {
 }
 
 fn fire(signal_key: u32) {
-    let wakers: Vec<Waker> = REGISTRY.with(|r| {
+    let calls: Vec<Notify> = REGISTRY.with(|r| {
         let mut r = r.borrow_mut();
         let Some(watched) = r.find(signal_key) else {
             return Vec::new();
         };
-        watched.fired = true;
         watched
             .waiters
             .iter_mut()
-            .filter_map(|(_, w)| w.take())
+            .filter_map(|(_, n)| n.take())
             .collect()
     });
-    wakers.into_iter().for_each(Waker::wake);
+    // Outside the borrow: a callback settles calls, which stop watching.
+    calls.into_iter().for_each(|call| call());
 }
 
-impl Future for Aborted {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        REGISTRY.with(|r| {
-            let mut r = r.borrow_mut();
-            let Some(watched) = r.find(self.signal_key) else {
-                return Poll::Pending;
-            };
-            if watched.fired {
-                return Poll::Ready(());
-            }
-            if let Some((_, waker)) = watched
-                .waiters
-                .iter_mut()
-                .find(|(k, _)| *k == self.waiter_key)
-            {
-                *waker = Some(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-    }
-}
-
-impl Drop for Aborted {
+impl Drop for Watch {
     fn drop(&mut self) {
+        // The waiter's callback is dropped outside the borrow too: it may
+        // hold the last reference to a driver, whose calls hold watches.
+        let mut left = None;
         let unwatched = REGISTRY.with(|r| {
             let mut r = r.borrow_mut();
             let at = r.watched.iter().position(|w| w.key == self.signal_key)?;
             let waiters = &mut r.watched[at].waiters;
-            waiters.retain(|(k, _)| *k != self.waiter_key);
+            let mine = waiters.iter().position(|(k, _)| *k == self.waiter_key);
+            left = mine.map(|i| waiters.remove(i));
             if !waiters.is_empty() {
                 return None;
             }
@@ -162,6 +148,7 @@ impl Drop for Aborted {
             r.keys().delete(watched.signal.unchecked_ref());
             Some(watched)
         });
+        drop(left);
         // Outside the borrow: removing the listener runs the caller's code.
         if let Some(watched) = unwatched {
             let listener: &Function = watched.listener.as_ref().unchecked_ref();

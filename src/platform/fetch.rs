@@ -10,7 +10,6 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
 use super::foreign::{settle, ResponseLike};
-use super::sleep::with_timeout;
 use super::{fatal, names, object, Fault};
 use crate::error::Error;
 use crate::poll::{never_connected, Failure};
@@ -94,17 +93,6 @@ pub fn headers_object(headers: &[(String, String)]) -> JsValue {
         .map(|(n, v)| (n.as_str(), v.into()))
         .collect();
     object(&pairs).into()
-}
-
-/// A whole answer read as text.
-#[derive(Debug)]
-pub struct Reply {
-    /// The HTTP status.
-    pub status: u16,
-    /// The raw `Retry-After` header.
-    pub retry_after: Option<String>,
-    /// The body, still a JS string.
-    pub body: JsString,
 }
 
 /// Aborts its request when dropped unfinished: once a caller stops waiting
@@ -205,9 +193,13 @@ impl Http {
         Ok(Self { fetch })
     }
 
-    /// Sends `req`; resolves at the response headers.
-    pub async fn send(&self, req: &Request<'_>) -> Result<Sent, Fault> {
-        let controller = AbortController::new().map_err(network_from)?;
+    /// Sends `req` under `controller`, which the caller may abort (the
+    /// engine's driver ends requests itself); resolves at the headers.
+    pub async fn send_with(
+        &self,
+        req: &Request<'_>,
+        controller: AbortController,
+    ) -> Result<Sent, Fault> {
         let init = request_init(req, &controller.signal());
         let guard = AbortOnDrop {
             controller,
@@ -237,31 +229,6 @@ impl Http {
             guard,
         })
     }
-
-    /// One attempt read whole as text, all within `timeout_ms`.
-    pub async fn text(&self, req: &Request<'_>, timeout_ms: f64) -> Result<Reply, Fault> {
-        let attempt = async {
-            let mut sent = self.send(req).await?;
-            let reply = Reply {
-                status: sent.status,
-                retry_after: sent.header("retry-after")?,
-                body: sent.text().await?,
-            };
-            sent.finish();
-            Ok(reply)
-        };
-        or_timed_out(with_timeout(timeout_ms, attempt).await, timeout_ms)
-    }
-
-    /// Sends `req` and waits for its headers only, within `timeout_ms`.
-    pub async fn headers(&self, req: &Request<'_>, timeout_ms: f64) -> Result<Sent, Fault> {
-        or_timed_out(with_timeout(timeout_ms, self.send(req)).await, timeout_ms)
-    }
-}
-
-/// What [`with_timeout`] gave, with `None` (the time ran out) as `TimedOut`.
-fn or_timed_out<T>(outcome: Option<Result<T, Fault>>, timeout_ms: f64) -> Result<T, Fault> {
-    outcome.unwrap_or(Err(Failure::TimedOut(timeout_ms).into()))
 }
 
 /// How a download's body is read: `timeout_ms` bounds every stall,
@@ -383,7 +350,7 @@ fn too_large_for_engine(exception: JsValue) -> Fault {
 /// A rejected `fetch` or body read, kept as the error's `cause`. Its message
 /// names what happened (refused, reset, DNS) but never the request's headers.
 /// A rejection whose code says no connection was made sent nothing.
-fn network_from(exception: JsValue) -> Fault {
+pub fn network_from(exception: JsValue) -> Fault {
     let code = [&exception, &field(&exception, "cause")]
         .into_iter()
         .find_map(|error| field(error, "code").as_string());

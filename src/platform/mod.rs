@@ -3,14 +3,12 @@
 
 pub mod abort;
 pub mod api;
+pub mod driver;
 pub mod fetch;
 pub mod foreign;
 mod memory;
 pub mod names;
-pub mod scheduler;
-pub mod sleep;
 pub mod submit;
-pub mod wait;
 
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
