@@ -14,8 +14,9 @@ PORT ?= 8080
 # bundle of the package (bench/size.js; what loads with the page itself must
 # stay under 8 KB). The goal is 30000, lowered as each step of shrinking lands;
 # raised from 45600 when issue 19's bounds (1.9 KB) and PulseError.serverCode
-# (1.3 KB, 0.5 KB of it saved) landed (docs/performance.md, Size).
-SIZE_BUDGET ?= 47900
+# (1.3 KB, 0.5 KB of it saved) landed, then to 53400 when the engine's wasm
+# driver replaced the per-call futures (5.5 KB; docs/performance.md, Size).
+SIZE_BUDGET ?= 53400
 # The shipped wasm is built by a pinned nightly that rebuilds std with
 # `panic=immediate-abort`: no panic messages or formatting machinery in the
 # binary (about 5 KB gzip less). `-Zlocation-detail=none`: no source paths
