@@ -364,12 +364,11 @@ impl Driver {
             .requests
             .insert(req, (call, controller.clone()));
         let driver = self.clone();
-        if let Request::Download(target) = request {
-            return spawn_local(async move {
-                driver.download(req, call, &conn, target, controller).await
-            });
-        }
+        // One task for both kinds of request: one copy of its spawning.
         spawn_local(async move {
+            if let Request::Download(target) = request {
+                return driver.download(req, call, &conn, target, controller).await;
+            }
             let event = match exchange(&conn, &request, controller).await {
                 Ok(answer) => driver.answered(req, &conn, &request, answer),
                 Err(fault) => return driver.failed(req, fault),
