@@ -175,7 +175,7 @@ impl PulseClient {
                 return Err(Error::invalid_argument("jobIds must be an array").into());
             }
             let call = read_options(&options, Scope::Wait)?;
-            let merged = call.options.clone().over(&self.defaults.options);
+            let merged = call.options.over(&self.defaults.options);
             merged.endpoint()?;
             merged.wait_policy()?;
             Ok((job_ids.unchecked_into(), Rc::new(call)))
@@ -310,7 +310,7 @@ impl Defaults {
             on_job: watch.on_job,
             ..call.hooks.clone()
         };
-        let merged = call.options.clone().over(&self.options);
+        let merged = call.options.over(&self.options);
         let http = Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?;
         let endpoint = merged.endpoint()?;
         let request_timeout_ms = merged.request_timeout_ms()?;

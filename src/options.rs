@@ -86,17 +86,23 @@ pub fn wrong_type(field: &str, expected: &str) -> Error {
 impl Options {
     /// These (per-call) options over a client's: each given field wins, and
     /// headers merge name by name, names compared without regard to case.
-    pub fn over(self, client: &Options) -> Options {
+    /// (By reference: callers keep theirs, and one clone here, not one per
+    /// caller, is in the wasm.)
+    pub fn over(&self, client: &Options) -> Options {
         let mut headers = client.headers.clone();
-        for (name, value) in self.headers {
-            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-            headers.push((name, value));
+        for (name, value) in &self.headers {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            headers.push((name.clone(), value.clone()));
         }
+        let pick = |own: &Option<String>, theirs: &Option<String>| {
+            own.as_ref().or(theirs.as_ref()).cloned()
+        };
         Options {
-            api_key: self.api_key.or_else(|| client.api_key.clone()),
-            base_url: self.base_url.or_else(|| client.base_url.clone()),
+            api_key: pick(&self.api_key, &client.api_key),
+            base_url: pick(&self.base_url, &client.base_url),
             headers,
-            ..self
+            submit_path: self.submit_path.clone(),
+            ..*self
         }
     }
 
