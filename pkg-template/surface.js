@@ -44,18 +44,17 @@ export function surface({ start, fix }) {
     });
   }
 
-  /** The glue's function `name`, called at once when the wasm runs, else once it does. */
+  /** `use(glue)` at once when the wasm runs, else once it does. */
+  const withGlue = (use) => {
+    const made = load();
+    return made instanceof Promise ? made.then(use) : use(made);
+  };
   const late =
     (name) =>
-    (...args) => {
-      const made = load();
-      return made instanceof Promise ? made.then((glue) => glue[name](...args)) : made[name](...args);
-    };
+    (...args) =>
+      withGlue((glue) => glue[name](...args));
   const watchWait = late("watchJob");
-  const LocalClient = (options) => {
-    const made = load();
-    return made instanceof Promise ? made.then((glue) => new glue.PulseClient(options)) : new made.PulseClient(options);
-  };
+  const LocalClient = (options) => withGlue((glue) => new glue.PulseClient(options));
 
   return {
     waitForJob: late("waitForJob"),
