@@ -117,7 +117,7 @@ impl PulseClient {
             Ok(Defaults {
                 options: call.options,
                 fetch: call.fetch,
-                driver: Some(Driver::new(caps, to_js)),
+                driver: Some(Driver::new(caps, pulse_error)),
             })
         };
         read()
@@ -269,7 +269,7 @@ impl Defaults {
             Ok(start) => self
                 .driver
                 .clone()
-                .unwrap_or_else(|| Driver::new(Caps::default(), to_js))
+                .unwrap_or_else(|| Driver::new(Caps::default(), pulse_error))
                 .start(start),
             Err(fault) => Promise::reject(&to_js(fault, job_id.as_deref())),
         }
@@ -606,12 +606,21 @@ fn well_formed(value: &JsValue) -> Option<String> {
 
 /// The JS value a call rejects with: a `PulseError`, or the callback's own exception.
 pub(crate) fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
-    let (error, job, cause) = match fault {
-        Fault::Thrown(exception) => return exception,
+    match fault {
+        Fault::Thrown(exception) => exception,
         // A single request's failed attempt is final.
-        Fault::Failed(failure, cause) => (failure.into_error(), None, cause),
-        Fault::Pulse { error, job, cause } => (error, job, cause),
-    };
+        Fault::Failed(failure, cause) => pulse_error(failure.into_error(), None, cause, job_id),
+    }
+}
+
+/// A `PulseError` of `error`, with the job as last polled (a job's own end)
+/// or the exception behind it.
+pub(crate) fn pulse_error(
+    error: Error,
+    job: Option<JsValue>,
+    cause: Option<JsValue>,
+    job_id: Option<&str>,
+) -> JsValue {
     let optional = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
     let server = error.server.map(|s| *s).unwrap_or_default();
     let details = object(&[

@@ -51,9 +51,10 @@ pub struct Hooks {
     pub on_job: Option<Function>,
 }
 
-/// Turns a settled call's error into the JS value it rejects with (the
-/// `PulseError` factory lives with the bindings).
-pub type ToJs = fn(Fault, Option<&str>) -> JsValue;
+/// Builds the `PulseError` a call rejects with from its error, the job as
+/// last polled, the exception behind it and the job id (the factory lives
+/// with the bindings).
+pub type ToJs = fn(Error, Option<JsValue>, Option<JsValue>, Option<&str>) -> JsValue;
 
 /// One engine and what its calls hold in JS. Cloning shares it: a client
 /// holds one, and so do its pending requests, its timer and its listeners.
@@ -192,8 +193,9 @@ impl Driver {
             return promise;
         };
         let to_js = self.0.borrow().to_js;
-        let refuse = |fault: Fault| {
-            let _ = reject.call1(&JsValue::UNDEFINED, &to_js(fault, start.job_id.as_deref()));
+        let refuse = |error: Error, cause: JsValue| {
+            let value = to_js(error, None, Some(cause), start.job_id.as_deref());
+            let _ = reject.call1(&JsValue::UNDEFINED, &value);
         };
         let call = {
             let mut state = self.0.borrow_mut();
@@ -208,12 +210,12 @@ impl Driver {
             };
             match signal.aborted() {
                 Ok(aborted) if aborted.is_truthy() => {
-                    refuse(aborted_by(signal));
+                    refuse(Error::aborted(), reason(signal));
                     return promise;
                 }
                 Ok(_) => {}
                 Err(thrown) => {
-                    refuse(Fault::unreadable("options.signal", thrown));
+                    refuse(unreadable_signal(), thrown);
                     return promise;
                 }
             }
@@ -222,7 +224,7 @@ impl Driver {
             match Watch::call(signal, on_abort) {
                 Ok(w) => watches.push(w),
                 Err(thrown) => {
-                    refuse(Fault::unreadable("options.signal", thrown));
+                    refuse(unreadable_signal(), thrown);
                     return promise;
                 }
             }
@@ -330,9 +332,8 @@ impl Driver {
                     Carry::Reason(Signal::Caller) => (None, held.signal.as_ref().map(reason)),
                     Carry::Reason(Signal::Stop) => (None, held.stop.as_ref().map(reason)),
                 };
-                let fault = Fault::Pulse { error, job, cause };
                 let to_js = self.0.borrow().to_js;
-                let value = to_js(fault, held.job_id.as_deref());
+                let value = to_js(error, job, cause, held.job_id.as_deref());
                 let _ = held.reject.call1(&JsValue::UNDEFINED, &value);
             }
             Effect::Throw { call } => {
@@ -444,7 +445,6 @@ impl Driver {
     fn failure_event(&self, req: ReqId, fault: Fault) -> Event {
         let (failure, exception) = match fault {
             Fault::Failed(failure, exception) => (failure, exception),
-            Fault::Pulse { error, cause, .. } => (Failure::Fatal(error), cause),
             Fault::Thrown(thrown) => (
                 Failure::Fatal(Error::invalid_response("a callback threw")),
                 Some(thrown),
@@ -740,13 +740,9 @@ async fn exchange(
     Ok(answer)
 }
 
-/// `ABORTED` by `signal`, with its reason as `cause`.
-fn aborted_by(signal: &SignalLike) -> Fault {
-    Fault::Pulse {
-        error: Error::aborted(),
-        job: None,
-        cause: Some(reason(signal)),
-    }
+/// A signal whose `aborted` getter or `addEventListener` threw.
+fn unreadable_signal() -> Error {
+    Error::invalid_argument("options.signal could not be read")
 }
 
 /// A signal's reason, or what reading it threw.

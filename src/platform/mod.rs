@@ -18,24 +18,14 @@ use crate::error::Error;
 use crate::poll::Failure;
 use crate::text::cat;
 
-/// Why a request or a call ended without a value. A wait judges `Failed`
-/// attempts (its state machine may retry them); for a single request, or at
-/// the end of a wait, it becomes a `PulseError`.
+/// Why a request or a call ended without a value: one way to carry a
+/// failure. A wait judges the [`Failure`] (its engine may retry it); for a
+/// single request, or at the end of a wait, it becomes a `PulseError`.
 #[derive(Debug)]
 pub enum Fault {
-    /// An attempt failed, with the JS exception behind it (a network error's
-    /// `TypeError`), which becomes `PulseError.cause`.
+    /// A failure, with the JS exception behind it (a network error's
+    /// `TypeError`, a getter's exception), which becomes `PulseError.cause`.
     Failed(Failure, Option<JsValue>),
-    /// A Pulse error, with the job (for terminal statuses) and the underlying
-    /// value (the signal's reason for `ABORTED`).
-    Pulse {
-        /// The error.
-        error: Error,
-        /// The job as last polled, for `JOB_*` errors.
-        job: Option<JsValue>,
-        /// `PulseError.cause`.
-        cause: Option<JsValue>,
-    },
     /// An exception thrown by the caller's own callback, passed on as is.
     Thrown(JsValue),
 }
@@ -44,21 +34,14 @@ impl Fault {
     /// `INVALID_ARGUMENT` for a value of the caller's whose getter or Proxy
     /// trap threw while it was read, with the exception as `cause`.
     pub fn unreadable(field: &str, thrown: JsValue) -> Self {
-        Fault::Pulse {
-            error: Error::invalid_argument(cat(&[field, " could not be read"])),
-            job: None,
-            cause: Some(thrown),
-        }
+        let error = Error::invalid_argument(cat(&[field, " could not be read"]));
+        Fault::Failed(Failure::Fatal(error), Some(thrown))
     }
 }
 
 impl From<Error> for Fault {
     fn from(error: Error) -> Self {
-        Fault::Pulse {
-            error,
-            job: None,
-            cause: None,
-        }
+        fatal(error)
     }
 }
 

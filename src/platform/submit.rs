@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use super::fetch::json_parse;
 use super::{object, Fault};
 use crate::error::Error;
+use crate::poll::Failure;
 
 #[wasm_bindgen]
 extern "C" {
@@ -88,11 +89,8 @@ impl Body {
         let text = match stringify(&copy) {
             Ok(text) if text.is_string() => text,
             other => {
-                return Err(Fault::Pulse {
-                    error: Error::invalid_argument("body could not be written as JSON"),
-                    job: None,
-                    cause: other.err(),
-                })
+                let error = Error::invalid_argument("body could not be written as JSON");
+                return Err(Fault::Failed(Failure::Fatal(error), other.err()));
             }
         };
         Ok(Self {
