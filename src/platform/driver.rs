@@ -11,8 +11,8 @@ use std::rc::Rc;
 use gloo_timers::callback::Timeout;
 use js_sys::{Function, JsString, Promise};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::spawn_local;
-use web_sys::AbortController;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{AbortController, AbortSignal};
 
 use js_sys::Reflect;
 use wasm_bindgen::closure::Closure;
@@ -21,8 +21,8 @@ use wasm_bindgen::JsCast;
 use super::abort::Watch;
 use super::api::{read_cancelled, read_job, read_submitted, refusal};
 use super::fetch::{
-    error_body, headers_object, json_parse, network_from, read_json, BodyLimits, Http, Method,
-    Redirects, Request as Fetch, Sent,
+    body_failure, headers_object, json_parse, network_from, text_of, BodyLimits, Head, Http,
+    Method, Redirects, Request as Fetch,
 };
 use super::foreign::{resolve_url, SignalLike};
 use super::submit::Body;
@@ -350,7 +350,10 @@ impl Driver {
         self.0.borrow_mut().calls.remove(&call)
     }
 
-    /// Sends one request; its outcome comes back as an event.
+    /// Sends one request; its outcome comes back as an event. Its task
+    /// awaits one promise at a time and hands each outcome to
+    /// [`Task::step`]: one await point, so one small state machine in the
+    /// wasm, and the request's course in plain functions.
     fn send(&self, req: ReqId, call: CallId, request: Request) {
         let conn = match self.0.borrow().calls.get(&call) {
             Some(held) => held.conn.clone(),
@@ -364,17 +367,26 @@ impl Driver {
             .borrow_mut()
             .requests
             .insert(req, (call, controller.clone()));
-        let driver = self.clone();
-        // One task for both kinds of request: one copy of its spawning.
+        let stage = match request {
+            Request::Download(target) => Stage::Download(target),
+            request => Stage::Send(request),
+        };
+        let mut task = Task {
+            driver: self.clone(),
+            req,
+            call,
+            conn,
+            signal: controller.signal(),
+            controller,
+            finished: false,
+            stage,
+        };
         spawn_local(async move {
-            if let Request::Download(target) = request {
-                return driver.download(req, call, &conn, target, controller).await;
+            let mut settled = Ok(JsValue::UNDEFINED);
+            while let Some(promise) = task.step(settled) {
+                settled = JsFuture::from(promise).await;
             }
-            let event = match exchange(&conn, &request, controller).await {
-                Ok(answer) => driver.answered(req, &conn, &request, answer),
-                Err(fault) => return driver.failed(req, fault),
-            };
-            driver.finish(req, event);
+            task.end();
         });
     }
 
@@ -537,164 +549,312 @@ impl Driver {
             self.handle(Event::Progressed { req });
         }
     }
+}
 
-    /// A large result: its redirects followed under the result-URL rules,
-    /// then its body read within `maxResultBytes`, the job's `result` set.
-    async fn download(
-        &self,
-        req: ReqId,
-        call: CallId,
-        conn: &Conn,
+/// One request in flight, for its task.
+struct Task {
+    driver: Driver,
+    req: ReqId,
+    call: CallId,
+    conn: Rc<Conn>,
+    controller: AbortController,
+    signal: AbortSignal,
+    /// The latest response was read to the end (or was a redirect, whose
+    /// body is not wanted): ending does not abort it.
+    finished: bool,
+    stage: Stage,
+}
+
+/// What a request's task awaits next.
+enum Stage {
+    /// An API request, not sent yet.
+    Send(Request),
+    /// Its answer's headers.
+    Head(Request),
+    /// Its answer's body, as text.
+    Text {
+        request: Request,
+        status: u16,
+        retry_after: Option<String>,
+    },
+    /// A download, not sent yet.
+    Download(ResultUrl),
+    /// A download hop's headers: `target` after `hops` redirects, or (when
+    /// `follow`) a browser following a redirect it hid.
+    Hop {
         target: ResultUrl,
-        controller: AbortController,
-    ) {
-        let mut sent = match follow(conn, target, &controller, || self.progressed(req)).await {
-            Ok(sent) => sent,
-            Err(fault) => return self.failed(req, fault),
-        };
-        if !self.in_flight(req) {
-            return;
+        hops: u32,
+        follow: bool,
+    },
+    /// A refused download's body, for what the server said in it.
+    Refusal {
+        status: u16,
+        retry_after_ms: Option<f64>,
+    },
+    /// A download's body, `on_chunk` reporting its progress.
+    Body {
+        limits: BodyLimits,
+        _on_chunk: Closure<dyn FnMut(JsValue) -> Result<(), JsValue>>,
+    },
+    /// Nothing more.
+    Done,
+}
+
+impl Task {
+    /// Carries the request on with what the awaited promise settled with:
+    /// the next promise to await, or `None` once it ended (its outcome
+    /// handed to the engine, unless the engine no longer wants it).
+    fn step(&mut self, settled: Result<JsValue, JsValue>) -> Option<Promise> {
+        let (driver, req) = (self.driver.clone(), self.req);
+        if !driver.in_flight(req) {
+            return None;
         }
-        let retry_after = match sent.header("retry-after") {
-            Ok(value) => value.and_then(|v| retry_after_ms(&v)),
-            Err(fault) => return self.failed(req, fault),
-        };
-        let ok = is_success(sent.status);
-        // Pulse's own link answers its error bodies too: read (the headers
-        // count as progress, so the body has a whole `requestTimeoutMs`),
-        // and left out when it cannot be read.
-        let (detail, server) = match ok {
-            true => (None, None),
-            false => {
-                self.progressed(req);
-                let body = error_body(&mut sent, conn_timeout(self, call)).await;
-                if !self.in_flight(req) {
-                    return;
+        match self.advance(settled) {
+            Ok(next) => next,
+            Err(Fault::Thrown(thrown)) => {
+                if driver.0.borrow_mut().requests.remove(&req).is_some() {
+                    driver.threw(self.call, thrown);
                 }
-                refusal(body, &conn.endpoint)
+                None
+            }
+            Err(fault) => {
+                driver.failed(req, fault);
+                None
+            }
+        }
+    }
+
+    /// Ends the request: a response not read to the end is aborted, so
+    /// that its connection is released.
+    fn end(self) {
+        if !self.finished {
+            self.controller.abort();
+        }
+    }
+
+    fn advance(&mut self, settled: Result<JsValue, JsValue>) -> Result<Option<Promise>, Fault> {
+        let (driver, req) = (&self.driver, self.req);
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Send(request) => {
+                let promise = self.send_api(&request)?;
+                self.stage = Stage::Head(request);
+                Ok(Some(promise))
+            }
+            Stage::Head(request) => {
+                let head = Head::of(settled)?;
+                let retry_after = head.header("retry-after")?;
+                let promise = head.text()?;
+                self.stage = Stage::Text {
+                    request,
+                    status: head.status,
+                    retry_after,
+                };
+                Ok(Some(promise))
+            }
+            Stage::Text {
+                request,
+                status,
+                retry_after,
+            } => {
+                let body = text_of(settled)?;
+                self.finished = true;
+                let answer = Answer {
+                    status,
+                    retry_after,
+                    body,
+                };
+                let event = driver.answered(req, &self.conn, &request, answer);
+                driver.finish(req, event);
+                Ok(None)
+            }
+            Stage::Download(target) => self.hop(target, 0, Redirects::Manual),
+            Stage::Hop {
+                target,
+                hops,
+                follow,
+            } => {
+                let head = Head::of(settled)?;
+                let base = &self.conn.endpoint.base;
+                if follow {
+                    let landed = head.final_url().unwrap_or_else(|| target.url.clone());
+                    redirect_hop(base, Some(&landed), 302, 0).map_err(fatal)?;
+                    return self.arrived(head);
+                }
+                if head.is_opaque_redirect() && !target.same_origin {
+                    // A browser hides redirects from `redirect: "manual"`: a
+                    // request without credentials is sent again for the
+                    // browser to follow, and where it ended is checked then.
+                    self.finished = true;
+                    driver.progressed(req);
+                    return self.hop(target, hops, Redirects::Follow);
+                }
+                if !is_redirect(head.status) {
+                    return self.arrived(head);
+                }
+                let location = head
+                    .header("location")?
+                    .and_then(|location| resolve_url(&location, &target.url));
+                self.finished = true;
+                let target =
+                    redirect_hop(base, location.as_deref(), head.status, hops).map_err(fatal)?;
+                driver.progressed(req);
+                self.hop(target, hops + 1, Redirects::Manual)
+            }
+            Stage::Refusal {
+                status,
+                retry_after_ms,
+            } => {
+                let body = settled.ok();
+                self.finished = body.is_some();
+                let (detail, server) = refusal(body, &self.conn.endpoint);
+                driver.handle(Event::Answered {
+                    req,
+                    status,
+                    retry_after_ms,
+                    reply: None,
+                    detail,
+                    server,
+                });
+                driver.0.borrow_mut().requests.remove(&req);
+                Ok(None)
+            }
+            Stage::Body { limits, .. } => {
+                let result = settled.map_err(|failed| body_failure(failed, &limits))?;
+                self.finished = true;
+                if let Some(held) = driver.held_for(req) {
+                    let _ = Reflect::set(&held.value, &"result".into(), &result);
+                }
+                driver.finish(req, Event::BodyRead { req });
+                Ok(None)
+            }
+            Stage::Done => Ok(None),
+        }
+    }
+
+    /// Sends an API request: a poll, a cancel or a submission.
+    fn send_api(&mut self, request: &Request) -> Result<Promise, Fault> {
+        let conn = &*self.conn;
+        let base = &conn.endpoint.base;
+        let (method, url, headers, body) = match (request, &conn.submit) {
+            (Request::Job(job_id), _) => (Method::Get, base.job_url(job_id), &conn.headers, None),
+            (Request::Cancel(job_id), _) => {
+                (Method::Delete, base.job_url(job_id), &conn.headers, None)
+            }
+            (Request::Submit, Some((url, body, headers))) => {
+                (Method::Post, url.clone(), headers, Some(body))
+            }
+            _ => {
+                return Err(fatal(Error::invalid_response(
+                    "the driver has nothing to send for this request",
+                )))
             }
         };
-        self.handle(Event::Answered {
-            req,
-            status: sent.status,
-            retry_after_ms: retry_after,
-            reply: ok.then_some(Reply::Headers),
-            detail,
-            server,
-        });
-        if !ok || !self.in_flight(req) {
-            self.0.borrow_mut().requests.remove(&req);
-            return;
-        }
-        let (user, max_bytes) = match self.0.borrow().calls.get(&call) {
-            Some(held) => (
-                held.hooks.on_download_progress.clone(),
-                held.max_result_bytes,
-            ),
-            None => return,
+        let fetch = Fetch {
+            method,
+            url: &url,
+            headers: Some(headers),
+            redirects: Redirects::Follow,
+            body,
         };
-        let driver = self.clone();
+        self.finished = false;
+        conn.http.send(&fetch, &self.signal)
+    }
+
+    /// Sends a download's hop to `target`; the key and headers go only to
+    /// the API's origin.
+    fn hop(
+        &mut self,
+        target: ResultUrl,
+        hops: u32,
+        redirects: Redirects,
+    ) -> Result<Option<Promise>, Fault> {
+        let conn = &*self.conn;
+        let fetch = Fetch {
+            method: Method::Get,
+            url: &target.url,
+            headers: target.same_origin.then_some(&conn.headers),
+            redirects,
+            body: None,
+        };
+        self.finished = false;
+        let promise = conn.http.send(&fetch, &self.signal)?;
+        let follow = redirects == Redirects::Follow;
+        self.stage = Stage::Hop {
+            target,
+            hops,
+            follow,
+        };
+        Ok(Some(promise))
+    }
+
+    /// A download's last hop answered: a refusal's body is read for what
+    /// the server said (the headers count as progress, so it has a whole
+    /// `requestTimeoutMs`; it is left out when it cannot be read); a
+    /// result's body is read within `maxResultBytes`, then set as the job's
+    /// `result`.
+    fn arrived(&mut self, head: Head) -> Result<Option<Promise>, Fault> {
+        let (driver, req) = (self.driver.clone(), self.req);
+        let retry_after_ms = head.header("retry-after")?.and_then(|v| retry_after_ms(&v));
+        let (on_download_progress, max_bytes, timeout_ms) =
+            match driver.0.borrow().calls.get(&self.call) {
+                Some(held) => (
+                    held.hooks.on_download_progress.clone(),
+                    held.max_result_bytes,
+                    held.request_timeout_ms,
+                ),
+                None => return Ok(None),
+            };
+        if !is_success(head.status) {
+            driver.progressed(req);
+            let limits = BodyLimits {
+                timeout_ms,
+                max_bytes: Some(65536.0),
+                total: None,
+                on_progress: None,
+            };
+            self.stage = Stage::Refusal {
+                status: head.status,
+                retry_after_ms,
+            };
+            return Ok(Some(head.read_json(&self.signal, &limits)));
+        }
+        driver.handle(Event::Answered {
+            req,
+            status: head.status,
+            retry_after_ms,
+            reply: Some(Reply::Headers),
+            detail: None,
+            server: None,
+        });
+        if !driver.in_flight(req) {
+            return Ok(None);
+        }
+        let total = decoded_length(
+            head.header("content-length")?.as_deref(),
+            head.header("content-encoding")?.as_deref(),
+        );
+        let reporter = driver.clone();
         let on_chunk =
             Closure::<dyn FnMut(JsValue) -> Result<(), JsValue>>::new(move |info: JsValue| {
-                if let Some(user) = &user {
+                if let Some(user) = &on_download_progress {
                     user.call1(&JsValue::UNDEFINED, &info)?;
                 }
-                driver.progressed(req);
+                reporter.progressed(req);
                 Ok(())
             });
-        let total = match (
-            sent.header("content-length"),
-            sent.header("content-encoding"),
-        ) {
-            (Ok(length), Ok(encoding)) => decoded_length(length.as_deref(), encoding.as_deref()),
-            (Err(fault), _) | (_, Err(fault)) => return self.failed(req, fault),
-        };
         let limits = BodyLimits {
-            timeout_ms: conn_timeout(self, call),
+            timeout_ms,
             max_bytes,
             total,
             on_progress: Some(on_chunk.as_ref().unchecked_ref::<Function>().clone()),
         };
-        let read = read_json(&sent, limits).await;
-        drop(on_chunk);
-        match read {
-            Ok(result) => {
-                sent.finish();
-                if let Some(held) = self.held_for(req) {
-                    let _ = Reflect::set(&held.value, &"result".into(), &result);
-                }
-                self.finish(req, Event::BodyRead { req });
-            }
-            Err(Fault::Thrown(thrown)) => {
-                if self.0.borrow_mut().requests.remove(&req).is_some() {
-                    self.threw(call, thrown);
-                }
-            }
-            Err(fault) => self.failed(req, fault),
-        }
+        let promise = head.read_json(&self.signal, &limits);
+        self.stage = Stage::Body {
+            limits,
+            _on_chunk: on_chunk,
+        };
+        Ok(Some(promise))
     }
-}
-
-/// The `requestTimeoutMs` of a call, for a body's own stall timer.
-fn conn_timeout(driver: &Driver, call: CallId) -> f64 {
-    driver
-        .0
-        .borrow()
-        .calls
-        .get(&call)
-        .map_or(0.0, |held| held.request_timeout_ms)
-}
-
-/// Sends a download and its redirects (each hop reported by `hop`), under
-/// one controller; the key and headers go only to the API's origin.
-async fn follow(
-    conn: &Conn,
-    mut target: ResultUrl,
-    controller: &AbortController,
-    hop: impl Fn(),
-) -> Result<Sent, Fault> {
-    let mut hops = 0;
-    loop {
-        let mut sent = send_download(conn, &target, Redirects::Manual, controller).await?;
-        if sent.is_opaque_redirect() && !target.same_origin {
-            // A browser hides redirects from `redirect: "manual"`: a request
-            // without credentials is sent again for the browser to follow,
-            // and where it ended is checked afterwards.
-            sent.finish();
-            hop();
-            let sent = send_download(conn, &target, Redirects::Follow, controller).await?;
-            let landed = sent.final_url().unwrap_or_else(|| target.url.clone());
-            redirect_hop(&conn.endpoint.base, Some(&landed), 302, 0).map_err(fatal)?;
-            return Ok(sent);
-        }
-        if !is_redirect(sent.status) {
-            return Ok(sent);
-        }
-        let location = sent
-            .header("location")?
-            .and_then(|location| resolve_url(&location, &target.url));
-        sent.finish();
-        target = redirect_hop(&conn.endpoint.base, location.as_deref(), sent.status, hops)
-            .map_err(fatal)?;
-        hops += 1;
-        hop();
-    }
-}
-
-async fn send_download(
-    conn: &Conn,
-    target: &ResultUrl,
-    redirects: Redirects,
-    controller: &AbortController,
-) -> Result<Sent, Fault> {
-    let fetch = Fetch {
-        method: Method::Get,
-        url: &target.url,
-        headers: target.same_origin.then_some(&conn.headers),
-        redirects,
-        body: None,
-    };
-    conn.http.send_with(&fetch, controller.clone()).await
 }
 
 /// A whole answer, its body still a JS string.
@@ -702,42 +862,6 @@ struct Answer {
     status: u16,
     retry_after: Option<String>,
     body: JsString,
-}
-
-/// Sends `request` and reads its answer whole.
-async fn exchange(
-    conn: &Conn,
-    request: &Request,
-    controller: AbortController,
-) -> Result<Answer, Fault> {
-    let base = &conn.endpoint.base;
-    let (method, url, headers, body) = match (request, &conn.submit) {
-        (Request::Job(job_id), _) => (Method::Get, base.job_url(job_id), &conn.headers, None),
-        (Request::Cancel(job_id), _) => (Method::Delete, base.job_url(job_id), &conn.headers, None),
-        (Request::Submit, Some((url, body, headers))) => {
-            (Method::Post, url.clone(), headers, Some(body))
-        }
-        _ => {
-            return Err(fatal(Error::invalid_response(
-                "the driver has nothing to send for this request",
-            )))
-        }
-    };
-    let fetch = Fetch {
-        method,
-        url: &url,
-        headers: Some(headers),
-        redirects: Redirects::Follow,
-        body,
-    };
-    let mut sent = conn.http.send_with(&fetch, controller).await?;
-    let answer = Answer {
-        status: sent.status,
-        retry_after: sent.header("retry-after")?,
-        body: sent.text().await?,
-    };
-    sent.finish();
-    Ok(answer)
 }
 
 /// A signal whose `aborted` getter or `addEventListener` threw.

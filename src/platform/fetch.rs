@@ -6,8 +6,7 @@
 use js_sys::{Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal};
+use web_sys::AbortSignal;
 
 use super::foreign::{settle, ResponseLike};
 use super::{fatal, names, object, Fault};
@@ -95,37 +94,35 @@ pub fn headers_object(headers: &[(String, String)]) -> JsValue {
     object(&pairs).into()
 }
 
-/// Aborts its request when dropped unfinished: once a caller stops waiting
-/// for an attempt (timeout, abort, deadline), the connection is released. A
-/// request whose body was read to the end is not aborted: that would build a
-/// `DOMException` and run the platform's abort listeners for nothing.
+/// A response whose headers have arrived.
 #[derive(Debug)]
-struct AbortOnDrop {
-    controller: AbortController,
-    finished: bool,
-}
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.controller.abort();
-        }
-    }
-}
-
-/// A response whose headers have arrived; its request lives as long as it.
-#[derive(Debug)]
-pub struct Sent {
+pub struct Head {
     response: ResponseLike,
     /// The HTTP status (0 for a browser's opaque redirect).
     pub status: u16,
-    guard: AbortOnDrop,
 }
 
-impl Sent {
-    /// Marks the body as read to the end: dropping no longer aborts.
-    pub fn finish(&mut self) {
-        self.guard.finished = true;
+impl Head {
+    /// What a `fetch` promise settled with, as a response.
+    ///
+    /// # Errors
+    /// `NETWORK_ERROR` for a rejection; `INVALID_RESPONSE` for anything but
+    /// an object with an HTTP status.
+    pub fn of(settled: Result<JsValue, JsValue>) -> Result<Self, Fault> {
+        let response = settled.map_err(network_from)?;
+        if !response.is_object() {
+            return Err(fatal(Error::invalid_response(
+                "fetch did not return a Response",
+            )));
+        }
+        let response: ResponseLike = response.unchecked_into();
+        let status = response.status().map_err(broken("status"))?;
+        let status = status.as_f64().and_then(http_status).ok_or_else(|| {
+            fatal(Error::invalid_response(
+                "fetch returned a Response whose status is not an HTTP status (100 to 599)",
+            ))
+        })?;
+        Ok(Self { response, status })
     }
 
     /// A response header; an absent one is `None`.
@@ -154,16 +151,39 @@ impl Sent {
         self.response.url().ok().and_then(|u| u.as_string())
     }
 
-    /// The whole body as text.
-    pub async fn text(&self) -> Result<JsString, Fault> {
+    /// The promise of the whole body as text.
+    pub fn text(&self) -> Result<Promise, Fault> {
         let body = self.response.text().map_err(broken("text()"))?;
-        let body = settle(body).await.map_err(network_from)?;
-        body.dyn_into::<JsString>().map_err(|_| {
-            fatal(Error::invalid_response(
-                "the response's text() is not a string",
-            ))
-        })
+        settle(&body).map_err(network_from)
     }
+
+    /// The promise of the body read to the end within `limits` and parsed
+    /// as JSON; its rejection is read by [`body_failure`]. A response
+    /// without a body stream (polyfills, node-fetch) is read through
+    /// `arrayBuffer()`, bounded as a whole by the stall timeout.
+    pub fn read_json(&self, signal: &AbortSignal, limits: &BodyLimits) -> Promise {
+        read_json_in_js(
+            &self.response,
+            signal,
+            limits.timeout_ms,
+            limits.max_bytes,
+            limits.total,
+            limits.on_progress.clone(),
+        )
+    }
+}
+
+/// The text of an answer's body, as `text()` resolved it.
+///
+/// # Errors
+/// `NETWORK_ERROR` for a rejection; `INVALID_RESPONSE` for anything but a string.
+pub fn text_of(settled: Result<JsValue, JsValue>) -> Result<JsString, Fault> {
+    let body = settled.map_err(network_from)?;
+    body.dyn_into::<JsString>().map_err(|_| {
+        fatal(Error::invalid_response(
+            "the response's text() is not a string",
+        ))
+    })
 }
 
 /// The `fetch` function in use: the caller's or `globalThis.fetch`.
@@ -193,41 +213,18 @@ impl Http {
         Ok(Self { fetch })
     }
 
-    /// Sends `req` under `controller`, which the caller may abort (the
-    /// engine's driver ends requests itself); resolves at the headers.
-    pub async fn send_with(
-        &self,
-        req: &Request<'_>,
-        controller: AbortController,
-    ) -> Result<Sent, Fault> {
-        let init = request_init(req, &controller.signal());
-        let guard = AbortOnDrop {
-            controller,
-            finished: false,
-        };
+    /// Sends `req` under `signal`: the promise of its response headers.
+    ///
+    /// # Errors
+    /// `NETWORK_ERROR` (not sent) when `fetch` throws at once.
+    pub fn send(&self, req: &Request<'_>, signal: &AbortSignal) -> Result<Promise, Fault> {
+        let init = request_init(req, signal);
         // A `fetch` that throws at once sent nothing.
         let promise = self
             .fetch
             .call2(&js_sys::global(), &req.url.into(), &init)
             .map_err(not_sent)?;
-        let response = settle(promise).await.map_err(network_from)?;
-        if !response.is_object() {
-            return Err(fatal(Error::invalid_response(
-                "fetch did not return a Response",
-            )));
-        }
-        let response: ResponseLike = response.unchecked_into();
-        let status = response.status().map_err(broken("status"))?;
-        let status = status.as_f64().and_then(http_status).ok_or_else(|| {
-            fatal(Error::invalid_response(
-                "fetch returned a Response whose status is not an HTTP status (100 to 599)",
-            ))
-        })?;
-        Ok(Sent {
-            response,
-            status,
-            guard,
-        })
+        settle(&promise).map_err(network_from)
     }
 }
 
@@ -245,50 +242,23 @@ pub struct BodyLimits {
     pub on_progress: Option<Function>,
 }
 
-/// Reads a download's body to the end and parses it as JSON. A response
-/// without a body stream (polyfills, node-fetch) is read through
-/// `arrayBuffer()`, bounded as a whole by the stall timeout.
-pub async fn read_json(sent: &Sent, limits: BodyLimits) -> Result<JsValue, Fault> {
-    let (timeout_ms, max_bytes) = (limits.timeout_ms, limits.max_bytes);
-    let reading = read_json_in_js(
-        &sent.response,
-        &sent.guard.controller.signal(),
-        timeout_ms,
-        max_bytes,
-        limits.total,
-        limits.on_progress,
-    );
-    JsFuture::from(reading).await.map_err(|failed| {
-        let failed: Failed = failed.unchecked_into();
-        let (cause, text) = (failed.cause(), failed.text().unwrap_or_default());
-        match failed.kind() {
-            body::TIMED_OUT => Failure::TimedOut(timeout_ms).into(),
-            body::TOO_LARGE => fatal(Error::result_too_large(max_bytes.unwrap_or_default())),
-            body::BROKEN => broken(&text)(cause),
-            body::INVALID => fatal(Error::invalid_response(text)),
-            body::NETWORK => network_from(cause),
-            body::ENGINE => too_large_for_engine(cause),
-            // `THROWN`: `onDownloadProgress` threw.
-            _ => Fault::Thrown(cause),
-        }
-    })
-}
-
-/// A failed download's body parsed, for what the server said in it: `None`
-/// when it is not JSON, is past 64 KiB, or stalls for `timeout_ms`.
-pub async fn error_body(sent: &mut Sent, timeout_ms: f64) -> Option<JsValue> {
-    let signal = sent.guard.controller.signal();
-    let reading = read_json_in_js(
-        &sent.response,
-        &signal,
-        timeout_ms,
-        Some(65536.0),
-        None,
-        None,
-    );
-    let body = JsFuture::from(reading).await.ok();
-    sent.guard.finished = body.is_some();
-    body
+/// Why a download's body (read by [`Head::read_json`] within `limits`)
+/// was not read.
+pub fn body_failure(failed: JsValue, limits: &BodyLimits) -> Fault {
+    let failed: Failed = failed.unchecked_into();
+    let (cause, text) = (failed.cause(), failed.text().unwrap_or_default());
+    match failed.kind() {
+        body::TIMED_OUT => Failure::TimedOut(limits.timeout_ms).into(),
+        body::TOO_LARGE => fatal(Error::result_too_large(
+            limits.max_bytes.unwrap_or_default(),
+        )),
+        body::BROKEN => broken(&text)(cause),
+        body::INVALID => fatal(Error::invalid_response(text)),
+        body::NETWORK => network_from(cause),
+        body::ENGINE => too_large_for_engine(cause),
+        // `THROWN`: `onDownloadProgress` threw.
+        _ => Fault::Thrown(cause),
+    }
 }
 
 /// The kinds of `read_body.js`'s `Failed`, as numbered there.

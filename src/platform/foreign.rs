@@ -6,7 +6,6 @@
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
@@ -85,8 +84,9 @@ pub fn resolve_url(location: &str, base: &str) -> Option<String> {
     Url::new(location, base).ok().map(|url| url.href())
 }
 
-/// Awaits whatever a caller's function returned: a promise, a thenable or a
-/// plain value. A `then` that throws, or a promise that rejects, is an `Err`.
-pub async fn settle(value: JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(promise_resolve(&value)?).await
+/// A promise of whatever a caller's function returned: a promise, a
+/// thenable or a plain value. A `then` that throws is an `Err` here or a
+/// rejection later.
+pub fn settle(value: &JsValue) -> Result<Promise, JsValue> {
+    promise_resolve(value)
 }
