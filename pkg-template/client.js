@@ -25,6 +25,7 @@ export function publicClient({ newCore, PulseError, watch, settleAll }) {
       this.#core = newCore(options);
       if (this.#core instanceof Promise) this.#core.catch(() => {}); // reported by each call instead
     }
+    /** The core's `method`: `start` (calls numbered as in bindings.rs, `Op::of`) or `waitForJobs`. */
     #call(method, ...args) {
       const core = this.#core;
       if (!core) return freed();
@@ -32,25 +33,25 @@ export function publicClient({ newCore, PulseError, watch, settleAll }) {
       return core.then((made) => (this.#core ? made[method](...args) : freed()));
     }
     waitForJob(jobId, options) {
-      return this.#call("waitForJob", jobId, options);
+      return this.#call("start", 0, jobId, options);
     }
     getJob(jobId, options) {
-      return this.#call("getJob", jobId, options);
+      return this.#call("start", 1, jobId, options);
     }
     cancelJob(jobId, options) {
-      return this.#call("cancelJob", jobId, options);
+      return this.#call("start", 2, jobId, options);
     }
     submitJob(body, options) {
-      return this.#call("submitJob", body, options);
+      return this.#call("start", 3, body, options);
     }
     runJob(body, options) {
-      return this.#call("runJob", body, options);
+      return this.#call("start", 4, body, options);
     }
     waitForJobs(jobIds, options) {
       return settleAll((ids, o) => this.#call("waitForJobs", ids, o), jobIds, options, PulseError);
     }
     watchJob(jobId, options) {
-      return watch((onJob, stop) => this.#call("watchJob", jobId, options, onJob, stop));
+      return watch((onJob, stop) => this.#call("start", 5, jobId, options, onJob, stop));
     }
     /** Releases the client's wasm memory now rather than at garbage collection. */
     free() {

@@ -49,19 +49,20 @@ export function surface({ start, fix }) {
     const made = load();
     return made instanceof Promise ? made.then(use) : use(made);
   };
+  /** A call of the glue's `start`, numbered as in `Op::of` (bindings.rs). */
   const late =
-    (name) =>
+    (op) =>
     (...args) =>
-      withGlue((glue) => glue[name](...args));
-  const watchWait = late("watchJob");
+      withGlue((glue) => glue.start(op, ...args));
+  const watchWait = late(5);
   const LocalClient = (options) => withGlue((glue) => new glue.PulseClient(options));
 
   return {
-    waitForJob: late("waitForJob"),
-    getJob: late("getJob"),
-    cancelJob: late("cancelJob"),
-    submitJob: late("submitJob"),
-    runJob: late("runJob"),
+    waitForJob: late(0),
+    getJob: late(1),
+    cancelJob: late(2),
+    submitJob: late(3),
+    runJob: late(4),
     watchJob: (jobId, options) => watch((onJob, stop) => watchWait(jobId, options, onJob, stop)),
     waitForJobs: callLocal(LocalClient, PulseError),
     PulseClient: publicClient({ newCore: LocalClient, PulseError, watch, settleAll }),

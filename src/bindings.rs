@@ -33,57 +33,34 @@ pub fn set_error_factory(factory: Function) {
     ERROR_FACTORY.with(|f| *f.borrow_mut() = Some(factory));
 }
 
-/// Waits for a job; see `waitForJob` in docs/contract.md.
-#[wasm_bindgen(js_name = waitForJob)]
-pub fn wait_for_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Rc::<Defaults>::default().start(Op::Wait, job_id, options, Watch::default())
-}
-
-/// Reads a job once; see `getJob` in docs/contract.md.
-#[wasm_bindgen(js_name = getJob)]
-pub fn get_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Rc::<Defaults>::default().start(Op::Get, job_id, options, Watch::default())
-}
-
-/// Cancels a job; see `cancelJob` in docs/contract.md.
-#[wasm_bindgen(js_name = cancelJob)]
-pub fn cancel_job_promise(job_id: JsValue, options: JsValue) -> Promise {
-    Rc::<Defaults>::default().start(Op::Cancel, job_id, options, Watch::default())
-}
-
-/// Submits a job; see `submitJob` in docs/contract.md.
-#[wasm_bindgen(js_name = submitJob)]
-pub fn submit_job_promise(body: JsValue, options: JsValue) -> Promise {
-    Rc::<Defaults>::default().start(Op::Submit, body, options, Watch::default())
-}
-
-/// Submits a job and waits for it; see `runJob` in docs/contract.md.
-#[wasm_bindgen(js_name = runJob)]
-pub fn run_job_promise(body: JsValue, options: JsValue) -> Promise {
-    Rc::<Defaults>::default().start(Op::Run, body, options, Watch::default())
-}
-
-/// The wait behind the top-level `watchJob`, like the other top-level
-/// functions without caps or a pause shared with other calls; see
-/// `PulseClient.watchJob`. Not public API.
-#[wasm_bindgen(js_name = watchJob)]
-pub fn watch_job_promise(
-    job_id: JsValue,
+/// Every top-level call of docs/contract.md: `op` names it (the order of
+/// [`Op::of`]: `waitForJob`, `getJob`, `cancelJob`, `submitJob`, `runJob`,
+/// and `watchJob`'s wait, which takes `on_job` and `stop`); `subject` is the
+/// job id or a submission's body. Each has a scheduler of its own, without
+/// caps or a pause shared with other calls. One export instead of six: one
+/// shim in the wasm and one wrapper in the glue. Not public API (the
+/// package's surface names each call).
+#[wasm_bindgen(js_name = start)]
+pub fn start(
+    op: u32,
+    subject: JsValue,
     options: JsValue,
-    on_job: Function,
+    on_job: JsValue,
     stop: JsValue,
 ) -> Promise {
-    Rc::<Defaults>::default().start(Op::Wait, job_id, options, Watch::new(on_job, stop))
+    Rc::<Defaults>::default().start(op, subject, options, on_job, stop)
 }
 
 /// `waitForJob` as a Rust future, for the wasm test suite.
 pub async fn wait_for_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(wait_for_job_promise(job_id, options)).await
+    let none = JsValue::UNDEFINED;
+    JsFuture::from(start(0, job_id, options, none.clone(), none)).await
 }
 
 /// `getJob` as a Rust future, for the wasm test suite.
 pub async fn get_job(job_id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    JsFuture::from(get_job_promise(job_id, options)).await
+    let none = JsValue::UNDEFINED;
+    JsFuture::from(start(1, job_id, options, none.clone(), none)).await
 }
 
 /// Holds client options for every call it makes; per-call options override them.
@@ -127,38 +104,19 @@ impl PulseClient {
             .map_err(|f| to_js(f, None))
     }
 
-    /// `waitForJob` with this client's options.
-    #[wasm_bindgen(js_name = waitForJob)]
-    pub fn wait_for_job(&self, job_id: JsValue, options: JsValue) -> Promise {
-        self.defaults
-            .clone()
-            .start(Op::Wait, job_id, options, Watch::default())
-    }
-
-    /// `getJob` with this client's options.
-    #[wasm_bindgen(js_name = getJob)]
-    pub fn get_job(&self, job_id: JsValue, options: JsValue) -> Promise {
-        self.defaults
-            .clone()
-            .start(Op::Get, job_id, options, Watch::default())
-    }
-
-    /// The wait behind `watchJob`, with this client's options: `onJob(job,
-    /// info)` after every poll, and `stop` (the iterator's own signal) ends
-    /// it. The package's `watchJob` wraps this in an async iterator; not
-    /// public API.
-    #[wasm_bindgen(js_name = watchJob)]
-    pub fn watch_job(
+    /// A call of [`start`] with this client's options, through its engine.
+    #[wasm_bindgen(js_name = start)]
+    pub fn start(
         &self,
-        job_id: JsValue,
+        op: u32,
+        subject: JsValue,
         options: JsValue,
-        on_job: Function,
+        on_job: JsValue,
         stop: JsValue,
     ) -> Promise {
-        let watch = Watch::new(on_job, stop);
         self.defaults
             .clone()
-            .start(Op::Wait, job_id, options, watch)
+            .start(op, subject, options, on_job, stop)
     }
 
     /// The waits behind `waitForJobs`: checks `jobIds` and reads the options
@@ -190,34 +148,9 @@ impl PulseClient {
             })
             .collect())
     }
-
-    /// `submitJob` with this client's options.
-    #[wasm_bindgen(js_name = submitJob)]
-    pub fn submit_job(&self, body: JsValue, options: JsValue) -> Promise {
-        self.defaults
-            .clone()
-            .start(Op::Submit, body, options, Watch::default())
-    }
-
-    /// `runJob` with this client's options.
-    #[wasm_bindgen(js_name = runJob)]
-    pub fn run_job(&self, body: JsValue, options: JsValue) -> Promise {
-        self.defaults
-            .clone()
-            .start(Op::Run, body, options, Watch::default())
-    }
-
-    /// `cancelJob` with this client's options.
-    #[wasm_bindgen(js_name = cancelJob)]
-    pub fn cancel_job(&self, job_id: JsValue, options: JsValue) -> Promise {
-        self.defaults
-            .clone()
-            .start(Op::Cancel, job_id, options, Watch::default())
-    }
 }
 
-/// What a call does. Every export goes through one async function, so the
-/// wasm holds one future and one promise adapter instead of six.
+/// What a call does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Wait,
@@ -228,6 +161,20 @@ enum Op {
     Run,
 }
 
+impl Op {
+    /// The call numbered `op` by the package's surface (`watchJob`'s is a
+    /// wait).
+    fn of(op: u32) -> Self {
+        match op {
+            1 => Op::Get,
+            2 => Op::Cancel,
+            3 => Op::Submit,
+            4 => Op::Run,
+            _ => Op::Wait,
+        }
+    }
+}
+
 /// What `watchJob` adds to a wait: its listener and its stop signal.
 #[derive(Debug, Default)]
 struct Watch {
@@ -236,10 +183,14 @@ struct Watch {
 }
 
 impl Watch {
-    fn new(on_job: Function, stop: JsValue) -> Self {
-        Self {
-            on_job: Some(on_job),
-            stop: Some(stop.unchecked_into()),
+    /// `watchJob`'s listener and stop signal (call 5), or nothing.
+    fn of(op: u32, on_job: JsValue, stop: JsValue) -> Self {
+        match op {
+            5 => Self {
+                on_job: Some(on_job.unchecked_into()),
+                stop: Some(stop.unchecked_into()),
+            },
+            _ => Self::default(),
         }
     }
 }
@@ -255,8 +206,16 @@ struct Defaults {
 }
 
 impl Defaults {
-    fn start(self: Rc<Self>, op: Op, subject: JsValue, options: JsValue, watch: Watch) -> Promise {
-        self.spawn(op, subject, Given::Raw(options), watch)
+    fn start(
+        self: Rc<Self>,
+        op: u32,
+        subject: JsValue,
+        options: JsValue,
+        on_job: JsValue,
+        stop: JsValue,
+    ) -> Promise {
+        let watch = Watch::of(op, on_job, stop);
+        self.spawn(Op::of(op), subject, Given::Raw(options), watch)
     }
 
     /// The one place a call becomes a promise (one copy in the wasm).
