@@ -1,6 +1,7 @@
-//! One HTTP attempt through the platform's `fetch`, bounded in time, aborted
-//! when dropped. Bodies stay JS strings and JS objects: nothing large is
-//! copied into wasm memory. The `fetch` may be the caller's, so every access
+//! One HTTP attempt through the platform's `fetch`, as promises for the
+//! driver's request task to await, under the request's own abort signal.
+//! Bodies stay JS strings and JS objects: nothing large is copied into wasm
+//! memory. The `fetch` may be the caller's, so every access
 //! to what it returns goes through [`foreign`](super::foreign).
 
 use js_sys::{Function, JsString, Object, Promise, Reflect};
