@@ -141,27 +141,3 @@ pub enum Event {
     /// The time [`super::Engine::poll_timeout`] asked for has come.
     TimerFired,
 }
-
-/// Hashes an id by one multiplication: ids are small counters chosen by the
-/// driver and the engine, not by a server, so SipHash's defence against
-/// chosen keys buys nothing and costs a third of the engine's time.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdHash(u64);
-
-impl std::hash::Hasher for IdHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(u64::from(byte));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// A map keyed by [`CallId`] or [`ReqId`].
-pub(crate) type IdMap<K, V> =
-    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHash>>;

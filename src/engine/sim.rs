@@ -12,7 +12,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use super::event::IdMap;
+use super::id_map::IdMap;
 use super::{CallId, Carry, Effect, Engine, Event, Op, Reply, ReqId, Request, Signal};
 use crate::backoff::Backoff;
 use crate::error::{Error, ErrorCode};
