@@ -15,8 +15,9 @@ use crate::options::{validate_job_id, wrong_type, Options};
 use crate::platform::driver::{Conn, Driver, Hooks, Start};
 use crate::platform::fetch::{json_parse, Http};
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
+use crate::platform::shapes::error_details;
 use crate::platform::submit::Body;
-use crate::platform::{now_ms, object, Fault};
+use crate::platform::{now_ms, Fault};
 use crate::poll::Resume;
 use crate::scheduler::{Caps, CLIENT_MAX_IN_FLIGHT};
 use crate::submit::endpoint_path;
@@ -582,31 +583,28 @@ pub(crate) fn pulse_error(
 ) -> JsValue {
     let optional = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
     let server = error.server.map(|s| *s).unwrap_or_default();
-    let details = object(&[
-        ("code", error.code.as_str().into()),
-        ("jobId", optional(job_id.map(JsValue::from))),
-        ("httpStatus", optional(error.http_status.map(JsValue::from))),
-        ("retryable", error.retryable.into()),
-        ("job", optional(job)),
-        ("cause", optional(cause)),
-        (
-            "cancelConfirmed",
-            optional(error.cancel_confirmed.map(JsValue::from)),
-        ),
-        ("serverCode", optional(server.code.map(JsValue::from))),
-        (
-            "serverDetails",
-            optional(
-                (server.details).and_then(|json| json_parse(&JsString::from(json.as_str())).ok()),
-            ),
-        ),
-    ]);
+    let server_details =
+        (server.details).and_then(|json| json_parse(&JsString::from(json.as_str())).ok());
+    let details = error_details(
+        error.code.as_str(),
+        &optional(job_id.map(JsValue::from)),
+        &optional(error.http_status.map(JsValue::from)),
+        error.retryable,
+        &optional(job),
+        &optional(cause),
+        &optional(error.cancel_confirmed.map(JsValue::from)),
+        &optional(server.code.map(JsValue::from)),
+        &optional(server_details),
+    );
     let message = JsValue::from(&error.message);
     let factory = ERROR_FACTORY.with(|f| f.borrow().clone());
     let built = factory.and_then(|f| f.call2(&JsValue::UNDEFINED, &message, &details).ok());
     built.unwrap_or_else(|| {
         let plain: JsValue = js_sys::Error::new(&error.message).into();
-        let _ = Object::assign(plain.unchecked_ref(), &details);
+        let _ = Object::assign(
+            plain.unchecked_ref::<Object>(),
+            details.unchecked_ref::<Object>(),
+        );
         plain
     })
 }

@@ -26,7 +26,7 @@ use super::fetch::{
 };
 use super::foreign::{resolve_url, SignalLike};
 use super::submit::Body;
-use super::{fatal, object, retry_after_ms, Fault};
+use super::{fatal, retry_after_ms, shapes, Fault};
 use crate::download::{decoded_length, is_redirect, redirect_hop};
 use crate::engine::{
     CallId, Carry, Effect, Engine, Event, IdMap, Op, Reply, ReqId, Request, Signal,
@@ -510,20 +510,15 @@ impl Driver {
         if callbacks.iter().all(Option::is_none) {
             return Ok(());
         }
-        let state = object(&[
-            ("jobId", job_id.into()),
-            ("startedAt", progress.state.started_at_ms.into()),
-            ("attempt", progress.state.attempt.into()),
-        ]);
-        let info = object(&[
-            ("attempt", progress.attempt.into()),
-            ("elapsedMs", progress.elapsed_ms.into()),
-            (
-                "nextDelayMs",
-                progress.next_delay_ms.map_or(JsValue::NULL, JsValue::from),
-            ),
-            ("state", state.into()),
-        ]);
+        let next_delay_ms = progress.next_delay_ms.map_or(JsValue::NULL, JsValue::from);
+        let info = shapes::progress_info(
+            progress.attempt,
+            progress.elapsed_ms,
+            &next_delay_ms,
+            &job_id,
+            progress.state.started_at_ms,
+            progress.state.attempt,
+        );
         for callback in callbacks.iter().flatten() {
             callback.call2(&JsValue::UNDEFINED, &job, &info)?;
         }

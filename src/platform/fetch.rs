@@ -4,13 +4,13 @@
 //! memory. The `fetch` may be the caller's, so every access
 //! to what it returns goes through [`foreign`](super::foreign).
 
-use js_sys::{Function, JsString, Object, Promise, Reflect};
+use js_sys::{Function, JsString, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
 
 use super::foreign::{settle, ResponseLike};
-use super::{fatal, names, object, Fault};
+use super::{fatal, names, object, shapes, Fault};
 use crate::error::Error;
 use crate::poll::{never_connected, Failure};
 use crate::status::http_status;
@@ -273,8 +273,7 @@ mod body {
 }
 
 /// `{ method, headers, signal, redirect }` for `fetch`.
-fn request_init(req: &Request<'_>, signal: &AbortSignal) -> Object {
-    let init = Object::new();
+fn request_init(req: &Request<'_>, signal: &AbortSignal) -> JsValue {
     let manual = req.redirects == Redirects::Manual || req.headers.is_some();
     names::with(|n| {
         let method = match req.method {
@@ -282,18 +281,15 @@ fn request_init(req: &Request<'_>, signal: &AbortSignal) -> Object {
             Method::Delete => &n.delete,
             Method::Post => &n.post,
         };
-        let _ = Reflect::set(&init, &n.method, method);
-        if let Some(headers) = req.headers {
-            let _ = Reflect::set(&init, &n.headers, headers);
-        }
-        if let Some(body) = req.body {
-            let _ = Reflect::set(&init, &"body".into(), body);
-        }
-        let _ = Reflect::set(&init, &n.signal, signal);
-        let redirect = if manual { &n.manual } else { &n.follow };
-        let _ = Reflect::set(&init, &n.redirect, redirect);
-    });
-    init
+        let undefined = JsValue::UNDEFINED;
+        shapes::request_init(
+            method,
+            req.headers.unwrap_or(&undefined),
+            req.body.unwrap_or(&undefined),
+            signal,
+            manual,
+        )
+    })
 }
 
 /// A response that threw when read: not a network failure, and not retried.

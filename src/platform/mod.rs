@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod foreign;
 mod memory;
 pub mod names;
+pub mod shapes;
 pub mod submit;
 
 use js_sys::{Object, Reflect};

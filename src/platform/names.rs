@@ -4,21 +4,9 @@
 
 use wasm_bindgen::JsValue;
 
-/// Property names and values of `fetch` calls and API answers.
+/// Values of `fetch` calls, and property names of API answers.
 #[derive(Debug)]
 pub struct Names {
-    /// `init.method`.
-    pub method: JsValue,
-    /// `init.headers`.
-    pub headers: JsValue,
-    /// `init.signal`.
-    pub signal: JsValue,
-    /// `init.redirect`.
-    pub redirect: JsValue,
-    /// `"manual"`.
-    pub manual: JsValue,
-    /// `"follow"`.
-    pub follow: JsValue,
     /// `"GET"`.
     pub get: JsValue,
     /// `"DELETE"`.
@@ -39,12 +27,6 @@ pub struct Names {
 
 thread_local! {
     static NAMES: Names = Names {
-        method: "method".into(),
-        headers: "headers".into(),
-        signal: "signal".into(),
-        redirect: "redirect".into(),
-        manual: "manual".into(),
-        follow: "follow".into(),
         get: "GET".into(),
         delete: "DELETE".into(),
         post: "POST".into(),
