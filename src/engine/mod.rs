@@ -158,6 +158,13 @@ pub struct Engine {
     /// Calls waiting for a place in flight, first come first served (ids of
     /// calls that left meanwhile are skipped).
     queue: VecDeque<CallId>,
+    /// Calls holding a place with a start reserved, in the order of their
+    /// reservations (ids of calls that left are skipped). They start in this
+    /// order, so only the first has a wake-up: a pause or a late start then
+    /// pushes one timer back, not every reservation behind it.
+    reserved: VecDeque<CallId>,
+    /// The wake-up armed for the first of `reserved`, if any.
+    reserved_wake: Option<(CallId, f64)>,
     timers: Timers,
     effects: VecDeque<Effect>,
     next_req: u64,
@@ -177,6 +184,8 @@ impl Engine {
             calls: IdMap::default(),
             requests: IdMap::default(),
             queue: VecDeque::new(),
+            reserved: VecDeque::new(),
+            reserved_wake: None,
             timers: Timers::default(),
             effects: VecDeque::new(),
             next_req: 0,
@@ -425,7 +434,7 @@ impl Engine {
             Admission::At(at_ms) => {
                 if let Some(call) = self.calls.get_mut(&id) {
                     call.phase = Phase::Reserved { at_ms, request };
-                    self.timers.arm(at_ms, Timer::Wake(id));
+                    self.reserved.push_back(id);
                 }
             }
             Admission::Queued => return Err(request),
@@ -433,8 +442,50 @@ impl Engine {
         Ok(())
     }
 
-    /// Gives the places that freed up to the queue, in order.
+    /// Starts the reserved calls whose time has come, in order, and wakes
+    /// the engine for the first of the rest: at its reservation, or later
+    /// if a pause began or the start before it was late.
+    fn start_reserved(&mut self, now_ms: f64) {
+        while let Some(&id) = self.reserved.front() {
+            let Some(Phase::Reserved { at_ms, .. }) = self.calls.get(&id).map(|c| &c.phase) else {
+                self.reserved.pop_front();
+                continue;
+            };
+            let start = self.scheduler.start_at(*at_ms);
+            if start > now_ms {
+                if self.reserved_wake != Some((id, start)) {
+                    if let Some(Phase::Reserved { at_ms, .. }) =
+                        self.calls.get_mut(&id).map(|c| &mut c.phase)
+                    {
+                        *at_ms = start;
+                    }
+                    self.timers.arm(start, Timer::Wake(id));
+                    self.reserved_wake = Some((id, start));
+                }
+                return;
+            }
+            self.reserved.pop_front();
+            let Some(call) = self.calls.get_mut(&id) else {
+                continue;
+            };
+            if let Phase::Reserved { request, .. } = std::mem::replace(&mut call.phase, Phase::Idle)
+            {
+                self.scheduler.started(now_ms);
+                self.send(id, request, now_ms);
+            }
+        }
+    }
+
+    /// Starts the reserved calls that may start, then gives the places that
+    /// freed up to the queue, in order.
     fn pump(&mut self, now_ms: f64) {
+        self.start_reserved(now_ms);
+        self.admit_queued(now_ms);
+        self.start_reserved(now_ms);
+    }
+
+    /// Gives the places that freed up to the queue, in order.
+    fn admit_queued(&mut self, now_ms: f64) {
         while let Some(&id) = self.queue.front() {
             let request = match self.calls.get_mut(&id).map(|c| &mut c.phase) {
                 Some(phase @ Phase::Queued { .. }) => match std::mem::replace(phase, Phase::Idle) {
@@ -734,18 +785,9 @@ impl Engine {
         };
         match std::mem::replace(&mut call.phase, Phase::Idle) {
             Phase::Sleeping { request, .. } => self.ask(id, request, now_ms),
-            Phase::Reserved { at_ms, request } => {
-                let start = self.scheduler.start_at(at_ms);
-                if start <= now_ms {
-                    self.scheduler.started(now_ms);
-                    self.send(id, request, now_ms);
-                } else {
-                    call.phase = Phase::Reserved {
-                        at_ms: start,
-                        request,
-                    };
-                    self.timers.arm(start, Timer::Wake(id));
-                }
+            other @ Phase::Reserved { .. } => {
+                call.phase = other;
+                self.start_reserved(now_ms);
             }
             other => call.phase = other,
         }
