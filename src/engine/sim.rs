@@ -425,9 +425,13 @@ impl World {
     /// Plans `calls` calls over the first minutes of virtual time.
     fn plan(&mut self, calls: usize) {
         let span = calls as f64 * 3.0;
-        for n in 0..calls {
+        // Numbered in the order they start, as a driver numbers its calls.
+        let mut ats: Vec<f64> = (0..calls)
+            .map(|_| self.now + self.rng.range(0.0, span))
+            .collect();
+        ats.sort_by(f64::total_cmp);
+        for (n, at) in ats.into_iter().enumerate() {
             let client = self.rng.below(CLIENTS as u64) as usize;
-            let at = self.now + self.rng.range(0.0, span);
             let call = CallId(n as u64);
             let kind = match self.rng.below(20) {
                 0..=10 => Kind::Wait,
@@ -512,9 +516,6 @@ impl World {
                 self.at(when, Action::Abort(client, call, by));
             }
         }
-        self.starts
-            .make_contiguous()
-            .sort_by(|a, b| a.0.total_cmp(&b.0));
         self.tally.calls = calls;
     }
 
