@@ -262,3 +262,52 @@ fn search<V>(entries: &[(u64, V)], n: u64) -> Result<usize, usize> {
     }
     Err(low)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn an_id_map_agrees_with_a_btree_map_in_and_out_of_order_and_across_the_ring_s_wrap() {
+        let mut map = IdMap::<ReqId, u64>::default();
+        let mut model = BTreeMap::new();
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            seed >> 33
+        };
+        let mut newest = 0;
+        for step in 0..20_000u64 {
+            let op = next() % 10;
+            // mostly growing ids, as the engine's; sometimes an older one
+            let id = match op {
+                0..=3 => {
+                    newest += 1 + next() % 3;
+                    newest
+                }
+                _ => next() % (newest + 1),
+            };
+            match op {
+                0..=4 => {
+                    map.insert(ReqId(id), step);
+                    model.insert(id, step);
+                }
+                5..=7 => assert_eq!(map.remove(&ReqId(id)), model.remove(&id)),
+                _ => {
+                    if let Some(value) = map.get_mut(&ReqId(id)) {
+                        *value += 1;
+                    }
+                    if let Some(value) = model.get_mut(&id) {
+                        *value += 1;
+                    }
+                }
+            }
+            assert_eq!(map.len(), model.len());
+            assert_eq!(map.contains_key(&ReqId(id)), model.contains_key(&id));
+            assert_eq!(map.get(&ReqId(id)), model.get(&id));
+        }
+        let ids: Vec<u64> = map.entries.iter().map(|entry| entry.0).collect();
+        assert_eq!(ids, model.keys().copied().collect::<Vec<_>>(), "sorted");
+    }
+}
