@@ -1,7 +1,8 @@
 //! A deterministic simulation of clients and Pulse, in virtual time: many
 //! engines, each under its own caps, run thousands of calls against a
 //! simulated API that answers late, rate-limits, resets, hangs, breaks
-//! bodies and expires result links, while callers abort and watches stop.
+//! bodies and expires result links, while callers abort, watches stop and
+//! some of the engines' timers fire late (as a busy event loop's do).
 //! Every effect is checked against the contract's invariants as it comes
 //! out, and every settlement against what the call's job and faults
 //! dictate.
