@@ -8,7 +8,7 @@ use crate::text::{cat, decimal};
 use crate::error::{whole, Error, ErrorCode};
 use crate::options::WaitPolicy;
 use crate::server_text::ServerError;
-use crate::status::{is_expired_url, is_transient_http, JobStatus};
+use crate::status::{is_expired_url, is_transient_http, rate_limit_delay, JobStatus};
 use crate::url::{result_url, BaseUrl, ResultUrl};
 
 /// Why a request produced no usable answer.
@@ -133,9 +133,10 @@ pub enum Observation {
     Failed(Failure),
 }
 
-/// A request of the wait's.
+/// A request of the wait's (the engine's [`crate::engine::Request`] says
+/// where it goes).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Request {
+pub enum WaitRequest {
     /// `GET /job/{jobId}`.
     Poll,
     /// The large result, from its checked URL.
@@ -150,7 +151,7 @@ pub enum Step {
         /// When, in ms since the epoch.
         due_at_ms: f64,
         /// What.
-        request: Request,
+        request: WaitRequest,
     },
     /// Resolve with the job as it now is.
     Done,
@@ -194,12 +195,29 @@ pub struct Waiter {
     polls: u32,
     poll_failures: u32,
     download_failures: u32,
-    /// The request in flight is the download (else a poll).
-    downloading: bool,
-    /// The result URL tried last.
-    last_url: Option<ResultUrl>,
-    /// The status that sent the wait back for a fresh URL, once that re-poll is spent.
-    expired_with: Option<u16>,
+    phase: Phase,
+}
+
+/// What the wait's requests are for: a failure is judged by it.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    /// Polling until the job ends.
+    Polling,
+    /// Downloading the result from `url`; `refreshed` once a re-poll
+    /// replaced an expired URL (a second expiry ends the wait).
+    Downloading {
+        /// The result URL, checked.
+        url: ResultUrl,
+        /// Whether it replaced an expired one.
+        refreshed: bool,
+    },
+    /// Polling again for a fresh URL: `url` answered `status` (403 or 404).
+    Refreshing {
+        /// The URL that expired.
+        url: String,
+        /// What it answered.
+        status: u16,
+    },
 }
 
 /// Where a wait left off (`onProgress`'s `info.state`), to go on with it
@@ -250,27 +268,27 @@ impl Resume {
 }
 
 impl Waiter {
-    /// A wait that starts at `now_ms`, or goes on with a `resume`d one.
-    pub fn new(
-        job_id: &str,
-        policy: WaitPolicy,
-        base: BaseUrl,
-        now_ms: f64,
-        resume: Option<Resume>,
-    ) -> Self {
-        let started_ms = resume.map_or(now_ms, |r| r.started_at_ms);
+    /// A wait that began at `started_ms` (the call's start: `runJob`'s
+    /// counts its submission), nothing sent yet.
+    pub fn new(job_id: &str, policy: WaitPolicy, base: BaseUrl, started_ms: f64) -> Self {
         Self {
             job_id: job_id.to_string(),
             started_ms,
             deadline_ms: policy.timeout_ms.map(|t| started_ms + t),
             policy,
             base,
-            polls: resume.map_or(0, |r| r.attempt),
+            polls: 0,
             poll_failures: 0,
             download_failures: 0,
-            downloading: false,
-            last_url: None,
-            expired_with: None,
+            phase: Phase::Polling,
+        }
+    }
+
+    /// An earlier wait, going on where `resume` says it left off.
+    pub fn resumed(job_id: &str, policy: WaitPolicy, base: BaseUrl, resume: Resume) -> Self {
+        Self {
+            polls: resume.attempt,
+            ..Self::new(job_id, policy, base, resume.started_at_ms)
         }
     }
 
@@ -290,17 +308,17 @@ impl Waiter {
         Error::timeout(&self.job_id, self.policy.timeout_ms.unwrap_or(0.0))
     }
 
-    /// Counts `request` as sent at `now_ms`; returns the polls sent so far.
-    /// No request starts after the deadline, however late its timer fired.
+    /// Counts `request` as started at `now_ms`, if the deadline allows it:
+    /// no request starts after the deadline, however late its timer fired.
+    /// Returns the polls started so far.
     ///
     /// # Errors
-    /// `TIMEOUT` once the deadline has passed.
-    pub fn send(&mut self, request: &Request, now_ms: f64) -> Result<u32, Error> {
+    /// `TIMEOUT` once the deadline has passed (nothing is counted).
+    pub fn count_start(&mut self, request: &WaitRequest, now_ms: f64) -> Result<u32, Error> {
         if self.deadline_ms.is_some_and(|deadline| now_ms >= deadline) {
             return Err(self.timeout_error());
         }
-        self.downloading = matches!(request, Request::Download(_));
-        if !self.downloading {
+        if *request == WaitRequest::Poll {
             self.polls += 1;
         }
         Ok(self.polls)
@@ -316,7 +334,7 @@ impl Waiter {
             next_delay_ms: match step {
                 Step::Send {
                     due_at_ms,
-                    request: Request::Poll,
+                    request: WaitRequest::Poll,
                 } => Some(due_at_ms - now_ms),
                 _ => None,
             },
@@ -332,10 +350,13 @@ impl Waiter {
         match observation {
             Observation::Polled(polled) => self.after_poll(polled, now_ms, unit_random),
             Observation::Downloaded => Step::Done,
-            Observation::Failed(failure) if self.downloading => {
-                self.after_download_failure(failure, now_ms, unit_random)
-            }
-            Observation::Failed(failure) => self.after_poll_failure(failure, now_ms, unit_random),
+            Observation::Failed(failure) => match &self.phase {
+                Phase::Downloading { url, refreshed } => {
+                    let (url, refreshed) = (url.clone(), *refreshed);
+                    self.after_download_failure(failure, url, refreshed, now_ms, unit_random)
+                }
+                _ => self.after_poll_failure(failure, now_ms, unit_random),
+            },
         }
     }
 
@@ -367,22 +388,25 @@ impl Waiter {
             }
             _ => return Step::Done,
         };
-        let same_as_last = self.last_url.as_ref().is_some_and(|last| last.url == url);
-        if let (Some(status), true) = (self.expired_with, same_as_last) {
-            return Step::Fail(Error::download_failed(
-                cat(&[
-                    "the result URL answered HTTP ",
-                    &decimal(status.into()),
-                    " and polling the job gave no new one",
-                ]),
-                Some(status),
-                false,
-            ));
-        }
+        let refreshed = match &self.phase {
+            Phase::Refreshing {
+                url: expired,
+                status,
+            } if *expired == url => {
+                let message = url_answered(*status, " and polling the job gave no new one");
+                return Step::Fail(Error::download_failed(message, Some(*status), false));
+            }
+            Phase::Refreshing { .. } => true,
+            _ => false,
+        };
         match result_url(&self.base, &url) {
-            Ok(checked) => {
+            Ok(url) => {
                 self.download_failures = 0;
-                self.download_after(checked, 0.0, now_ms)
+                self.phase = Phase::Downloading {
+                    url: url.clone(),
+                    refreshed,
+                };
+                download_at(url, now_ms)
             }
             Err(error) => Step::Fail(error),
         }
@@ -392,11 +416,7 @@ impl Waiter {
         let retry_after_ms = failure.retry_after_ms();
         let transient = failure.is_transient();
         let error = failure.into_error();
-        if !transient {
-            return Step::Fail(error);
-        }
-        self.poll_failures += 1;
-        if self.poll_failures > self.policy.max_retries {
+        if !transient || !self.retries_left(false) {
             return Step::Fail(error);
         }
         let delay = self
@@ -405,103 +425,54 @@ impl Waiter {
         self.poll_after(delay, now_ms)
     }
 
-    fn after_download_failure(&mut self, failure: Failure, now_ms: f64, unit_random: f64) -> Step {
-        let (error, retry_after_ms) = match failure {
-            Failure::Fatal(error) => return Step::Fail(error),
-            Failure::Http {
-                status: 410,
-                server,
-                ..
-            } => {
-                return Step::Fail(Error {
-                    server,
-                    ..Error::download_failed(
-                        "the result URL answered HTTP 410 Gone: the single-use result link was already used or has expired, so this job's result can no longer be downloaded",
-                        Some(410),
-                        false,
-                    )
-                });
-            }
-            Failure::Http { status, server, .. } if is_expired_url(status) => {
-                if self.expired_with.is_some() {
-                    return Step::Fail(Error {
-                        server,
-                        ..Error::download_failed(
-                            cat(&[
-                                "the result URL answered HTTP ",
-                                &decimal(status.into()),
-                                " again after a fresh one was fetched",
-                            ]),
-                            Some(status),
-                            false,
-                        )
-                    });
-                }
-                self.expired_with = Some(status);
+    fn after_download_failure(
+        &mut self,
+        failure: Failure,
+        url: ResultUrl,
+        refreshed: bool,
+        now_ms: f64,
+        unit_random: f64,
+    ) -> Step {
+        if let Failure::Http { status, .. } = failure {
+            if is_expired_url(status) && !refreshed {
+                // The presigned URL expired: a re-poll brings a fresh one.
+                let url = url.url;
+                self.phase = Phase::Refreshing { url, status };
                 return self.poll_after(0.0, now_ms);
             }
+        }
+        let retry_after_ms = match &failure {
             Failure::Http {
                 status,
                 retry_after_ms,
-                server,
                 ..
-            } => {
-                let message = cat(&[
-                    "the result download answered HTTP ",
-                    &decimal(status.into()),
-                ]);
-                let transient = is_transient_http(status);
-                let error = Error {
-                    server,
-                    ..Error::download_failed(message, Some(status), transient)
-                };
-                if !transient {
-                    return Step::Fail(error);
-                }
-                let honoured = matches!(status, 429 | 503)
-                    .then_some(retry_after_ms)
-                    .flatten();
-                (error, honoured)
-            }
-            Failure::Network(reason) | Failure::NotSent(reason) => (
-                Error::download_failed(cat(&["the result download failed: ", &reason]), None, true),
-                None,
-            ),
-            Failure::TimedOut(ms) => (
-                Error::download_failed(
-                    cat(&[
-                        "the result download made no progress within requestTimeoutMs (",
-                        &decimal(whole(ms)),
-                        " ms)",
-                    ]),
-                    None,
-                    true,
-                ),
-                None,
-            ),
+            } => rate_limit_delay(*status, *retry_after_ms),
+            _ => None,
         };
-        self.download_failures += 1;
-        if self.download_failures > self.policy.max_retries {
+        let transient = failure.is_transient();
+        let error = download_error(failure);
+        if !transient || !self.retries_left(true) {
             return Step::Fail(error);
         }
         let backoff = self
             .policy
             .backoff
             .delay_ms(self.download_failures, unit_random);
-        let delay = backoff.max(retry_after_ms.unwrap_or(0.0));
-        match (self.within_deadline(delay, now_ms), self.last_url.clone()) {
-            (Ok(delay_ms), Some(target)) => self.download_after(target, delay_ms, now_ms),
-            (Err(error), _) => Step::Fail(error),
-            (Ok(_), None) => Step::Fail(error),
+        match self.within_deadline(backoff.max(retry_after_ms.unwrap_or(0.0)), now_ms) {
+            Ok(delay_ms) => download_at(url, now_ms + delay_ms),
+            Err(error) => Step::Fail(error),
         }
     }
 
-    fn download_after(&mut self, target: ResultUrl, delay_ms: f64, now_ms: f64) -> Step {
-        self.last_url = Some(target.clone());
-        Step::Send {
-            due_at_ms: now_ms + delay_ms,
-            request: Request::Download(target),
-        }
+    /// Counts a transient failure of a poll or of the download (each has its
+    /// own count of failures in a row): whether `maxRetries` allows another.
+    fn retries_left(&mut self, download: bool) -> bool {
+        let failures = match download {
+            true => &mut self.download_failures,
+            false => &mut self.poll_failures,
+        };
+        *failures += 1;
+        *failures <= self.policy.max_retries
     }
 
     /// The backoff delay after the polls sent so far.
@@ -513,7 +484,7 @@ impl Waiter {
         match self.within_deadline(delay_ms, now_ms) {
             Ok(delay_ms) => Step::Send {
                 due_at_ms: now_ms + delay_ms,
-                request: Request::Poll,
+                request: WaitRequest::Poll,
             },
             Err(error) => Step::Fail(error),
         }
@@ -526,6 +497,55 @@ impl Waiter {
             Some(deadline) if now_ms + delay_ms >= deadline => Err(self.timeout_error()),
             _ => Ok(delay_ms),
         }
+    }
+}
+
+/// The download of `url` at `due_at_ms`.
+fn download_at(url: ResultUrl, due_at_ms: f64) -> Step {
+    Step::Send {
+        due_at_ms,
+        request: WaitRequest::Download(url),
+    }
+}
+
+/// "the result URL answered HTTP {status}{rest}".
+fn url_answered(status: u16, rest: &str) -> String {
+    cat(&[
+        "the result URL answered HTTP ",
+        &decimal(status.into()),
+        rest,
+    ])
+}
+
+/// The error of a result download that is not retried (any more).
+fn download_error(failure: Failure) -> Error {
+    let (message, status, server) = match failure {
+        Failure::Fatal(error) => return error,
+        Failure::Http { status, server, .. } => {
+            let message = match status {
+                410 => url_answered(status, " Gone: the single-use result link was already used or has expired, so this job's result can no longer be downloaded"),
+                _ if is_expired_url(status) => url_answered(status, " again after a fresh one was fetched"),
+                _ => cat(&["the result download answered HTTP ", &decimal(status.into())]),
+            };
+            (message, Some(status), server)
+        }
+        Failure::Network(reason) | Failure::NotSent(reason) => {
+            (cat(&["the result download failed: ", &reason]), None, None)
+        }
+        Failure::TimedOut(ms) => (
+            cat(&[
+                "the result download made no progress within requestTimeoutMs (",
+                &decimal(whole(ms)),
+                " ms)",
+            ]),
+            None,
+            None,
+        ),
+    };
+    let transient = status.is_none_or(is_transient_http);
+    Error {
+        server,
+        ..Error::download_failed(message, status, transient)
     }
 }
 
@@ -561,7 +581,7 @@ mod tests {
 
     fn waiter(policy: WaitPolicy) -> Waiter {
         let base = BaseUrl::parse("https://api.example/v1").unwrap();
-        let mut w = Waiter::new("job-1", policy, base, 0.0, None);
+        let mut w = Waiter::new("job-1", policy, base, 0.0);
         assert_eq!(w.begin(0.0), poll_at(0.0));
         w.sent_poll();
         w
@@ -569,36 +589,36 @@ mod tests {
 
     impl Waiter {
         /// The step alone, for tests that do not look at the progress. A
-        /// download step is sent at once, as the effects layer would (polls
-        /// are sent by the tests themselves, with `sent_poll`).
+        /// download step is started at once, as the engine would (polls are
+        /// started by the tests themselves, with `sent_poll`).
         fn decide(&mut self, observation: Observation, now_ms: f64, unit_random: f64) -> Step {
             let step = self.next(observation, now_ms, unit_random).step;
             if let Step::Send {
-                request: request @ Request::Download(_),
+                request: request @ WaitRequest::Download(_),
                 ..
             } = &step
             {
-                self.send(request, now_ms).unwrap();
+                self.count_start(request, now_ms).unwrap();
             }
             step
         }
 
         fn sent_poll(&mut self) -> u32 {
-            self.send(&Request::Poll, 0.0).unwrap()
+            self.count_start(&WaitRequest::Poll, 0.0).unwrap()
         }
     }
 
     fn poll_at(due_at_ms: f64) -> Step {
         Step::Send {
             due_at_ms,
-            request: Request::Poll,
+            request: WaitRequest::Poll,
         }
     }
 
     fn download_at(url: &str, same_origin: bool, due_at_ms: f64) -> Step {
         Step::Send {
             due_at_ms,
-            request: Request::Download(ResultUrl {
+            request: WaitRequest::Download(ResultUrl {
                 url: url.into(),
                 same_origin,
             }),
@@ -609,7 +629,7 @@ mod tests {
         matches!(
             step,
             Step::Send {
-                request: Request::Poll,
+                request: WaitRequest::Poll,
                 ..
             }
         )
@@ -786,14 +806,14 @@ mod tests {
             timeout_ms: Some(1000.0),
             ..POLICY
         });
-        assert!(w.clone().send(&Request::Poll, 999.0).is_ok());
-        let late = w.clone().send(&Request::Poll, 1000.0);
+        assert!(w.clone().count_start(&WaitRequest::Poll, 999.0).is_ok());
+        let late = w.clone().count_start(&WaitRequest::Poll, 1000.0);
         assert_eq!(late.unwrap_err().code, ErrorCode::Timeout);
         assert!(waiter(WaitPolicy {
             timeout_ms: None,
             ..POLICY
         })
-        .send(&Request::Poll, 1e15)
+        .count_start(&WaitRequest::Poll, 1e15)
         .is_ok());
     }
 
@@ -1072,7 +1092,7 @@ mod tests {
         let base = BaseUrl::parse("https://api.example.com").unwrap();
         let resume =
             Resume::check("job-1", Some("job-1"), Some(1_000.0), Some(3.0), 5_000.0).unwrap();
-        let mut w = Waiter::new("job-1", POLICY, base, 5_000.0, Some(resume));
+        let mut w = Waiter::resumed("job-1", POLICY, base, resume);
         assert_eq!(w.begin(5_000.0), poll_at(5_000.0));
         assert_eq!(
             w.deadline_ms(),

@@ -5,6 +5,7 @@
 
 use crate::error::Error;
 use crate::options::wrong_type;
+use crate::status::rate_limit_delay;
 
 /// A client's limits; `None` is no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -151,10 +152,9 @@ impl Scheduler {
 /// The pause an answer imposes on its client: a 429, or a 503 with
 /// `Retry-After`, until its `Retry-After` has passed.
 pub fn pause_after(status: u16, retry_after_ms: Option<f64>, now_ms: f64) -> Option<f64> {
-    match (status, retry_after_ms) {
-        (429 | 503, Some(ms)) if ms > 0.0 => Some(now_ms + ms),
-        _ => None,
-    }
+    rate_limit_delay(status, retry_after_ms)
+        .filter(|ms| *ms > 0.0)
+        .map(|ms| now_ms + ms)
 }
 
 #[cfg(test)]

@@ -50,6 +50,16 @@ pub fn is_transient_http(status: u16) -> bool {
     matches!(status, 408 | 425 | 429 | 500 | 502 | 503 | 504)
 }
 
+/// The `Retry-After` a rate limit asks to be honoured: a 429's, or a 503's.
+/// It pauses the whole client ([`crate::scheduler::pause_after`]) and
+/// stretches a result download's retry (a poll honours any status's).
+pub fn rate_limit_delay(status: u16, retry_after_ms: Option<f64>) -> Option<f64> {
+    match status {
+        429 | 503 => retry_after_ms,
+        _ => None,
+    }
+}
+
 /// An expired presigned URL answers one of these; a re-poll brings a fresh one.
 /// (A 410 is not among them: Pulse's single-use link answers it once used,
 /// and no re-poll brings it back.)

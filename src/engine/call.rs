@@ -4,7 +4,7 @@ use super::effect::{Carry, Request};
 use super::event::ReqId;
 use crate::error::Error;
 use crate::options::WaitPolicy;
-use crate::poll::{self, Waiter};
+use crate::poll::{self, WaitRequest, Waiter};
 use crate::url::BaseUrl;
 
 /// What a call does, with the state its rules keep.
@@ -28,18 +28,30 @@ pub(super) enum Work {
     /// `submitJob`, or `runJob` before its job exists (`then` is its wait).
     Submit {
         /// The wait that follows, for `runJob`.
-        then: Option<(WaitPolicy, BaseUrl)>,
+        then: Option<Then>,
     },
+}
+
+/// `runJob`'s wait, once its submission has created the job.
+#[derive(Debug)]
+pub(super) struct Then {
+    /// The wait's policy (its `timeoutMs` covers the submission).
+    pub(super) policy: WaitPolicy,
+    /// The API the wait polls.
+    pub(super) base: BaseUrl,
+    /// When the call began: the wait's `timeoutMs` and `elapsedMs` count
+    /// from it.
+    pub(super) started_ms: f64,
 }
 
 impl Work {
     /// The request a step asks for (a call's first request is a `Poll` step).
-    pub(super) fn request(&self, step: poll::Request) -> Request {
+    pub(super) fn request(&self, step: WaitRequest) -> Request {
         match (step, self) {
-            (poll::Request::Download(url), _) => Request::Download(url),
-            (poll::Request::Poll, Work::Wait { job_id, .. }) => Request::Job(job_id.clone()),
-            (poll::Request::Poll, Work::Once(request)) => request.clone(),
-            (poll::Request::Poll, Work::Submit { .. }) => Request::Submit,
+            (WaitRequest::Download(url), _) => Request::Download(url),
+            (WaitRequest::Poll, Work::Wait { job_id, .. }) => Request::Job(job_id.clone()),
+            (WaitRequest::Poll, Work::Once(request)) => request.clone(),
+            (WaitRequest::Poll, Work::Submit { .. }) => Request::Submit,
         }
     }
 }

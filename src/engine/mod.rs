@@ -66,7 +66,6 @@
 mod call;
 mod effect;
 mod event;
-mod id_map;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod sim;
 mod timer;
@@ -74,14 +73,14 @@ mod timer;
 use std::collections::VecDeque;
 use std::fmt;
 
-use call::{Call, Phase, Work};
+use call::{Call, Phase, Then, Work};
 pub use effect::{Carry, Effect, Request};
 pub use event::{CallId, Event, Op, Reply, ReqId, Signal};
-pub(crate) use id_map::IdMap;
+pub(crate) use event::IdMap;
 use timer::{Entry, Timer, Timers};
 
 use crate::error::Error;
-use crate::poll::{cancels_job, Failure, Observation, Polled, Resume, Step, Waiter};
+use crate::poll::{cancels_job, Failure, Observation, Polled, Step, WaitRequest, Waiter};
 use crate::scheduler::{pause_after, Admission, Caps, Scheduler};
 use crate::status::is_success;
 use crate::submit::submission_error;
@@ -159,6 +158,13 @@ pub struct Engine {
     /// Calls waiting for a place in flight, first come first served (ids of
     /// calls that left meanwhile are skipped).
     queue: VecDeque<CallId>,
+    /// Calls holding a place with a start reserved, in the order of their
+    /// reservations (ids of calls that left are skipped). They start in this
+    /// order, so only the first has a wake-up: a pause or a late start then
+    /// pushes one timer back, not every reservation behind it.
+    reserved: VecDeque<CallId>,
+    /// The wake-up armed for the first of `reserved`, if any.
+    reserved_wake: Option<(CallId, f64)>,
     timers: Timers,
     effects: VecDeque<Effect>,
     next_req: u64,
@@ -178,6 +184,8 @@ impl Engine {
             calls: IdMap::default(),
             requests: IdMap::default(),
             queue: VecDeque::new(),
+            reserved: VecDeque::new(),
+            reserved_wake: None,
             timers: Timers::default(),
             effects: VecDeque::new(),
             next_req: 0,
@@ -339,7 +347,10 @@ impl Engine {
                 policy,
                 resume,
             } => {
-                let waiter = Waiter::new(&job_id, policy, base, now_ms, resume);
+                let waiter = match resume {
+                    Some(resume) => Waiter::resumed(&job_id, policy, base, resume),
+                    None => Waiter::new(&job_id, policy, base, now_ms),
+                };
                 let step = waiter.begin(now_ms);
                 let deadline = waiter.deadline_ms();
                 let work = Work::Wait {
@@ -355,7 +366,11 @@ impl Engine {
             Op::Submit => (Work::Submit { then: None }, None, send_now(now_ms)),
             Op::Run { policy } => {
                 let deadline = policy.timeout_ms.map(|ms| now_ms + ms);
-                let then = Some((policy, base));
+                let then = Some(Then {
+                    policy,
+                    base,
+                    started_ms: now_ms,
+                });
                 (Work::Submit { then }, deadline, send_now(now_ms))
             }
         };
@@ -426,7 +441,7 @@ impl Engine {
             Admission::At(at_ms) => {
                 if let Some(call) = self.calls.get_mut(&id) {
                     call.phase = Phase::Reserved { at_ms, request };
-                    self.timers.arm(at_ms, Timer::Wake(id));
+                    self.reserved.push_back(id);
                 }
             }
             Admission::Queued => return Err(request),
@@ -434,8 +449,50 @@ impl Engine {
         Ok(())
     }
 
-    /// Gives the places that freed up to the queue, in order.
+    /// Starts the reserved calls whose time has come, in order, and wakes
+    /// the engine for the first of the rest: at its reservation, or later
+    /// if a pause began or the start before it was late.
+    fn start_reserved(&mut self, now_ms: f64) {
+        while let Some(&id) = self.reserved.front() {
+            let Some(Phase::Reserved { at_ms, .. }) = self.calls.get(&id).map(|c| &c.phase) else {
+                self.reserved.pop_front();
+                continue;
+            };
+            let start = self.scheduler.start_at(*at_ms);
+            if start > now_ms {
+                if self.reserved_wake != Some((id, start)) {
+                    if let Some(Phase::Reserved { at_ms, .. }) =
+                        self.calls.get_mut(&id).map(|c| &mut c.phase)
+                    {
+                        *at_ms = start;
+                    }
+                    self.timers.arm(start, Timer::Wake(id));
+                    self.reserved_wake = Some((id, start));
+                }
+                return;
+            }
+            self.reserved.pop_front();
+            let Some(call) = self.calls.get_mut(&id) else {
+                continue;
+            };
+            if let Phase::Reserved { request, .. } = std::mem::replace(&mut call.phase, Phase::Idle)
+            {
+                self.scheduler.started(now_ms);
+                self.send(id, request, now_ms);
+            }
+        }
+    }
+
+    /// Starts the reserved calls that may start, then gives the places that
+    /// freed up to the queue, in order.
     fn pump(&mut self, now_ms: f64) {
+        self.start_reserved(now_ms);
+        self.admit_queued(now_ms);
+        self.start_reserved(now_ms);
+    }
+
+    /// Gives the places that freed up to the queue, in order.
+    fn admit_queued(&mut self, now_ms: f64) {
         while let Some(&id) = self.queue.front() {
             let request = match self.calls.get_mut(&id).map(|c| &mut c.phase) {
                 Some(phase @ Phase::Queued { .. }) => match std::mem::replace(phase, Phase::Idle) {
@@ -470,10 +527,10 @@ impl Engine {
         };
         if let Work::Wait { waiter, sent, .. } = &mut call.work {
             let step = match &request {
-                Request::Download(url) => crate::poll::Request::Download(url.clone()),
-                _ => crate::poll::Request::Poll,
+                Request::Download(url) => WaitRequest::Download(url.clone()),
+                _ => WaitRequest::Poll,
             };
-            if let Err(error) = waiter.send(&step, now_ms) {
+            if let Err(error) = waiter.count_start(&step, now_ms) {
                 self.scheduler.finished();
                 call.phase = Phase::Idle;
                 let carry = call.carry(&error);
@@ -625,8 +682,8 @@ impl Engine {
                         carry: Carry::Cause(req),
                     },
                 ),
-                (Ended::Answer(Some(Reply::Created(job_id)), _), Some((policy, base))) => {
-                    self.waiting(id, job_id, policy, base, now_ms)
+                (Ended::Answer(Some(Reply::Created(job_id)), _), Some(then)) => {
+                    self.waiting(id, job_id, then, now_ms)
                 }
                 _ => self.settle(id, Effect::Resolve { call: id }),
             },
@@ -635,26 +692,16 @@ impl Engine {
     }
 
     /// `runJob`'s job exists: its wait begins, counting from the call.
-    fn waiting(
-        &mut self,
-        id: CallId,
-        job_id: String,
-        policy: crate::options::WaitPolicy,
-        base: BaseUrl,
-        now_ms: f64,
-    ) {
+    fn waiting(&mut self, id: CallId, job_id: String, then: Then, now_ms: f64) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        let started_at_ms = call
-            .deadline_ms
-            .zip(policy.timeout_ms)
-            .map_or(now_ms, |(deadline, ms)| deadline - ms);
-        let start = Resume {
-            started_at_ms,
-            attempt: 0,
-        };
-        let waiter = Waiter::new(&job_id, policy, base, now_ms, Some(start));
+        let Then {
+            policy,
+            base,
+            started_ms,
+        } = then;
+        let waiter = Waiter::new(&job_id, policy, base, started_ms);
         let step = waiter.begin(now_ms);
         call.work = Work::Wait {
             waiter: Box::new(waiter),
@@ -735,18 +782,9 @@ impl Engine {
         };
         match std::mem::replace(&mut call.phase, Phase::Idle) {
             Phase::Sleeping { request, .. } => self.ask(id, request, now_ms),
-            Phase::Reserved { at_ms, request } => {
-                let start = self.scheduler.start_at(at_ms);
-                if start <= now_ms {
-                    self.scheduler.started(now_ms);
-                    self.send(id, request, now_ms);
-                } else {
-                    call.phase = Phase::Reserved {
-                        at_ms: start,
-                        request,
-                    };
-                    self.timers.arm(start, Timer::Wake(id));
-                }
+            other @ Phase::Reserved { .. } => {
+                call.phase = other;
+                self.start_reserved(now_ms);
             }
             other => call.phase = other,
         }
@@ -764,7 +802,7 @@ impl Engine {
                 (error, carry)
             }
             Work::Submit { then } => {
-                let timeout_ms = then.as_ref().and_then(|(p, _)| p.timeout_ms);
+                let timeout_ms = then.as_ref().and_then(|then| then.policy.timeout_ms);
                 (
                     Error::submission_timeout(timeout_ms.unwrap_or(0.0)),
                     Carry::Nothing,
@@ -853,7 +891,7 @@ impl Call {
 fn send_now(now_ms: f64) -> Step {
     Step::Send {
         due_at_ms: now_ms,
-        request: crate::poll::Request::Poll,
+        request: WaitRequest::Poll,
     }
 }
 
@@ -1052,6 +1090,87 @@ mod tests {
                 [Effect::Progress { .. }, Effect::Resolve { call: CallId(1) }]
             ),
             "{done:?}"
+        );
+    }
+
+    #[test]
+    fn run_job_s_wait_counts_its_time_from_the_call() {
+        let mut engine = Engine::new(Caps::default());
+        let policy = WaitPolicy {
+            timeout_ms: None,
+            ..POLICY
+        };
+        start(&mut engine, 1, Op::Run { policy }, 1_000.0);
+        let (submit, _) = sent(&effects(&mut engine))[0].clone();
+        let created = Event::Answered {
+            req: submit,
+            status: 202,
+            retry_after_ms: None,
+            reply: Some(Reply::Created("job-9".into())),
+            detail: None,
+            server: None,
+        };
+        engine.handle(created, 1_500.0, 0.0).unwrap();
+        let (poll, request) = sent(&effects(&mut engine))[0].clone();
+        assert_eq!(request, Request::Job("job-9".into()));
+        engine
+            .handle(job(poll, JobStatus::Processing), 1_600.0, 0.0)
+            .unwrap();
+        match engine.poll_effect() {
+            Some(Effect::Progress { progress, .. }) => {
+                assert_eq!((progress.attempt, progress.elapsed_ms), (1, 600.0));
+                assert_eq!(progress.state.started_at_ms, 1_000.0);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reserved_starts_keep_their_order_behind_a_pause_with_one_wake_up() {
+        let mut engine = Engine::new(Caps {
+            max_in_flight: None,
+            per_second: Some(10.0),
+        });
+        for call in 1..=4 {
+            start(
+                &mut engine,
+                call,
+                Op::Get {
+                    job_id: format!("j{call}"),
+                },
+                0.0,
+            );
+        }
+        let first = sent(&effects(&mut engine));
+        assert_eq!(first.len(), 1, "one start now, three reserved");
+        let limited = Event::Answered {
+            req: first[0].0,
+            status: 429,
+            retry_after_ms: Some(1_000.0),
+            reply: None,
+            detail: None,
+            server: None,
+        };
+        engine.handle(limited, 50.0, 0.0).unwrap();
+        effects(&mut engine);
+        // the reservations at 100, 200 and 300 ms wait for the pause to end
+        assert_eq!(engine.poll_timeout(), Some(1_050.0));
+        assert_eq!(
+            engine.timers.len(),
+            2,
+            "one wake-up for three reservations, and the answered request's stale timeout"
+        );
+        let mut starts = vec![];
+        while let Some(at) = engine.poll_timeout() {
+            engine.handle(Event::TimerFired, at, 0.0).unwrap();
+            for (_, request) in sent(&effects(&mut engine)) {
+                starts.push((at, request));
+            }
+        }
+        let job = |n: u32| Request::Job(format!("j{n}"));
+        assert_eq!(
+            starts,
+            [(1_050.0, job(2)), (1_150.0, job(3)), (1_250.0, job(4))]
         );
     }
 }
