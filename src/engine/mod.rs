@@ -75,8 +75,8 @@ use std::fmt;
 
 use call::{Call, Phase, Then, Work};
 pub use effect::{Carry, Effect, Request};
-pub use event::{CallId, Event, Op, Reply, ReqId, Signal};
 pub(crate) use event::IdMap;
+pub use event::{CallId, Event, Op, Reply, ReqId, Signal};
 use timer::{Entry, Timer, Timers};
 
 use crate::error::Error;
