@@ -66,6 +66,7 @@
 mod call;
 mod effect;
 mod event;
+mod id_map;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod sim;
 mod timer;
@@ -75,8 +76,8 @@ use std::fmt;
 
 use call::{Call, Phase, Then, Work};
 pub use effect::{Carry, Effect, Request};
-pub(crate) use event::IdMap;
 pub use event::{CallId, Event, Op, Reply, ReqId, Signal};
+pub(crate) use id_map::IdMap;
 use timer::{Entry, Timer, Timers};
 
 use crate::error::Error;
