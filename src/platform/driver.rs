@@ -81,6 +81,11 @@ struct State {
     /// whether the callback threw, or a call reporting its job's last poll
     /// would settle before its callback's exception is known.
     deferred: Option<Vec<Event>>,
+    /// What this turn let go of, cleaned up in a microtask (see
+    /// [`Driver::release`]).
+    leftovers: Vec<Leftover>,
+    /// A clean-up is queued: it takes every leftover, then sets the timer.
+    cleaning: bool,
     to_js: ToJs,
 }
 
@@ -148,6 +153,13 @@ pub struct Start {
     pub max_result_bytes: Option<f64>,
 }
 
+/// What a turn let go of: a settled call's values (dropped: its signal
+/// listeners go with them), or an abandoned request (aborted).
+enum Leftover {
+    Call(Held),
+    Request(AbortController),
+}
+
 /// What the driver holds of one call until it settles.
 struct Held {
     resolve: Function,
@@ -180,6 +192,8 @@ impl Driver {
             timer: None,
             now_ms: 0.0,
             deferred: None,
+            leftovers: Vec::new(),
+            cleaning: false,
             to_js,
         })))
     }
@@ -273,7 +287,23 @@ impl Driver {
                 None => break,
             }
         }
-        self.arm();
+        // With leftovers, the timer waits for their clean-up.
+        let queue = {
+            let mut state = self.0.borrow_mut();
+            match (state.cleaning, state.leftovers.is_empty()) {
+                (true, _) => None,
+                (false, true) => Some(false),
+                (false, false) => {
+                    state.cleaning = true;
+                    Some(true)
+                }
+            }
+        };
+        match queue {
+            Some(true) => self.clean_up(),
+            Some(false) => self.arm(),
+            None => {}
+        }
     }
 
     /// Sets the one timer to the engine's next wake-up, if it moved.
@@ -304,7 +334,7 @@ impl Driver {
             Effect::Abort { req } => {
                 let taken = self.0.borrow_mut().requests.remove(&req);
                 if let Some((_, controller)) = taken {
-                    controller.abort();
+                    self.release(Leftover::Request(controller));
                 }
             }
             Effect::Progress { call, progress } => {
@@ -319,29 +349,63 @@ impl Driver {
             Effect::Resolve { call } => {
                 if let Some(held) = self.take(call) {
                     let _ = held.resolve.call1(&JsValue::UNDEFINED, &held.value);
+                    self.release(Leftover::Call(held));
                 }
             }
             Effect::Reject { call, error, carry } => {
-                let Some(held) = self.take(call) else {
+                let Some(mut held) = self.take(call) else {
                     return;
                 };
                 let (job, cause) = match carry {
                     Carry::Nothing => (None, None),
                     Carry::Job => (Some(held.value.clone()), None),
-                    Carry::Cause(req) => (None, held.cause.filter(|c| c.0 == req).map(|c| c.1)),
+                    Carry::Cause(req) => {
+                        (None, held.cause.take().filter(|c| c.0 == req).map(|c| c.1))
+                    }
                     Carry::Reason(Signal::Caller) => (None, held.signal.as_ref().map(reason)),
                     Carry::Reason(Signal::Stop) => (None, held.stop.as_ref().map(reason)),
                 };
                 let to_js = self.0.borrow().to_js;
                 let value = to_js(error, job, cause, held.job_id.as_deref());
                 let _ = held.reject.call1(&JsValue::UNDEFINED, &value);
+                self.release(Leftover::Call(held));
             }
             Effect::Throw { call } => {
                 if let Some(held) = self.take(call) {
                     let _ = held.reject.call1(&JsValue::UNDEFINED, &held.thrown);
+                    self.release(Leftover::Call(held));
                 }
             }
         }
+    }
+
+    /// Keeps `leftover` for [`Driver::clean_up`].
+    fn release(&self, leftover: Leftover) {
+        self.0.borrow_mut().leftovers.push(leftover);
+    }
+
+    /// Cleans this turn's leftovers up in a microtask queued after the
+    /// reactions its settling queued (so after every effect of the turn):
+    /// an abort or a result reaches the caller before the clean-up
+    /// (aborting a `fetch`, removing a signal's listener, clearing the
+    /// timer). Outside any borrow: both run the caller's code. No timer
+    /// fires before a microtask, so the timer set late is never missed.
+    fn clean_up(&self) {
+        let driver = self.clone();
+        spawn_local(async move {
+            let leftovers = {
+                let mut state = driver.0.borrow_mut();
+                state.cleaning = false;
+                std::mem::take(&mut state.leftovers)
+            };
+            for leftover in leftovers {
+                match leftover {
+                    Leftover::Call(held) => drop(held),
+                    Leftover::Request(controller) => controller.abort(),
+                }
+            }
+            driver.arm();
+        });
     }
 
     /// A settled call's JS values, out of the driver (dropped outside its

@@ -57,3 +57,41 @@ describe("callbacks that call into their own client", { concurrency: true }, () 
     assert.equal(job.status, "completed");
   });
 });
+
+// A settled call's leftovers (its abandoned request, its signal listener)
+// are cleaned up in a microtask after the caller's reactions: the caller
+// hears of an abort before the platform's fetch is torn down.
+describe("clean-up after settling", { concurrency: true }, () => {
+  test("an abort with a poll in flight: the rejection first, then the fetch aborted and the listener removed, before the next task", async () => {
+    let fetchSignal;
+    const hang = (_url, init) => {
+      fetchSignal = init.signal;
+      return new Promise(() => {});
+    };
+    const listeners = new Set();
+    const signal = {
+      aborted: false,
+      reason: undefined,
+      addEventListener: (_type, listener) => listeners.add(listener),
+      removeEventListener: (_type, listener) => listeners.delete(listener),
+    };
+    const wait = P.waitForJob(jid("ok"), { apiKey: KEY, baseUrl: m.apiUrl, fetch: hang, signal });
+    while (!fetchSignal) await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.equal(listeners.size, 1);
+    let seenByHandler;
+    const rejected = wait.then(
+      () => assert.fail("resolved"),
+      (error) => {
+        seenByHandler = { code: error.code, fetchAborted: fetchSignal.aborted, listening: listeners.size };
+      },
+    );
+    signal.aborted = true;
+    signal.reason = new Error("stop");
+    [...listeners].forEach((listener) => listener());
+    await rejected;
+    assert.deepEqual(seenByHandler, { code: "ABORTED", fetchAborted: false, listening: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(fetchSignal.aborted, true, "the fetch is aborted");
+    assert.equal(listeners.size, 0, "the listener is removed");
+  });
+});
