@@ -569,16 +569,20 @@ pub(crate) fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
     match fault {
         Fault::Thrown(exception) => exception,
         // A single request's failed attempt is final.
-        Fault::Failed(failure, cause) => pulse_error(failure.into_error(), None, cause, job_id),
+        Fault::Failed(failure, cause) => {
+            pulse_error(failure.into_error(), None, cause, None, job_id)
+        }
     }
 }
 
 /// A `PulseError` of `error`, with the job as last polled (a job's own end)
-/// or the exception behind it.
+/// or the exception behind it, and `cancelConfirmed` for a wait given up
+/// with `cancelOnAbort`.
 pub(crate) fn pulse_error(
     error: Error,
     job: Option<JsValue>,
     cause: Option<JsValue>,
+    cancel_confirmed: Option<bool>,
     job_id: Option<&str>,
 ) -> JsValue {
     let optional = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
@@ -592,7 +596,7 @@ pub(crate) fn pulse_error(
         error.retryable,
         &optional(job),
         &optional(cause),
-        &optional(error.cancel_confirmed.map(JsValue::from)),
+        &optional(cancel_confirmed.map(JsValue::from)),
         &optional(server.code.map(JsValue::from)),
         &optional(server_details),
     );

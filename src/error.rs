@@ -74,9 +74,6 @@ pub struct Error {
     pub http_status: Option<u16>,
     /// True when the same call may succeed if made again later.
     pub retryable: bool,
-    /// For a wait abandoned with `cancelOnAbort`: whether the server
-    /// confirmed the cancel.
-    pub cancel_confirmed: Option<bool>,
     /// Pulse's own `code` and `details` from an error body.
     pub server: Option<Box<ServerError>>,
 }
@@ -88,7 +85,6 @@ impl Error {
             message: message.into(),
             http_status: None,
             retryable: false,
-            cancel_confirmed: None,
             server: None,
         }
     }

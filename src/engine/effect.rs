@@ -72,10 +72,13 @@ pub enum Effect {
     Reject {
         /// The call.
         call: CallId,
-        /// The error (`cancel_confirmed` set after a cancel on abort).
+        /// The error.
         error: Error,
         /// What the error carries.
         carry: Carry,
+        /// For a wait given up with `cancelOnAbort`: whether the server
+        /// confirmed the cancel (`PulseError.cancelConfirmed`).
+        cancel_confirmed: Option<bool>,
     },
     /// Reject the call's promise with the exception its callback threw.
     Throw {

@@ -610,14 +610,14 @@ impl Engine {
             Phase::Sending { req: sent, request } if sent == req => request,
             Phase::Cancelling {
                 req: sent,
-                mut error,
+                error,
                 carry,
             } if sent == req => {
-                error.cancel_confirmed = Some(matches!(ended, Ended::Answer(..)));
                 let reject = Effect::Reject {
                     call: id,
                     error,
                     carry,
+                    cancel_confirmed: Some(matches!(ended, Ended::Answer(..))),
                 };
                 self.settle(id, reject);
                 return Ok(());
@@ -670,6 +670,7 @@ impl Engine {
                         call: id,
                         error: failure.into_error(),
                         carry: Carry::Cause(req),
+                        cancel_confirmed: None,
                     },
                 ),
                 _ => self.settle(id, Effect::Resolve { call: id }),
@@ -681,6 +682,7 @@ impl Engine {
                         call: id,
                         error: submission_error(failure),
                         carry: Carry::Cause(req),
+                        cancel_confirmed: None,
                     },
                 ),
                 (Ended::Answer(Some(Reply::Created(job_id)), _), Some(then)) => {
@@ -835,6 +837,7 @@ impl Engine {
                 call: id,
                 error,
                 carry,
+                cancel_confirmed: None,
             };
             self.settle(id, reject);
             return;
@@ -1037,8 +1040,9 @@ mod tests {
                 call: CallId(1),
                 error,
                 carry: Carry::Reason(Signal::Caller),
+                cancel_confirmed,
             }] => assert_eq!(
-                (error.code, error.cancel_confirmed),
+                (error.code, *cancel_confirmed),
                 (ErrorCode::Aborted, Some(true))
             ),
             other => panic!("{other:?}"),

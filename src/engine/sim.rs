@@ -304,6 +304,10 @@ macro_rules! check {
     }};
 }
 
+/// How a call settled: resolved (`None`), rejected (the error, what it
+/// carries, `cancelConfirmed`), or with its callback's exception.
+type Settled = Option<Result<(Error, Carry, Option<bool>), ()>>;
+
 impl World {
     fn new(seed: u64) -> Self {
         let mut rng = Rng(seed);
@@ -850,7 +854,12 @@ impl World {
                 }
             }
             Effect::Resolve { call } => self.settled(call, None),
-            Effect::Reject { call, error, carry } => self.settled(call, Some(Ok((error, carry)))),
+            Effect::Reject {
+                call,
+                error,
+                carry,
+                cancel_confirmed,
+            } => self.settled(call, Some(Ok((error, carry, cancel_confirmed)))),
             Effect::Throw { call } => self.settled(call, Some(Err(()))),
         }
     }
@@ -1087,7 +1096,7 @@ impl World {
 
     /// A call settles: once, with nothing left in flight, as its job and
     /// faults dictate.
-    fn settled(&mut self, call: CallId, outcome: Option<Result<(Error, Carry), ()>>) {
+    fn settled(&mut self, call: CallId, outcome: Settled) {
         let now = self.now;
         let rec = &mut self.calls[call.0 as usize];
         let was = rec.settled;
@@ -1102,7 +1111,7 @@ impl World {
         );
         let code = match &outcome {
             None => "resolved",
-            Some(Ok((e, _))) => e.code.as_str(),
+            Some(Ok((e, _, _))) => e.code.as_str(),
             Some(Err(())) => "threw",
         };
         *self.tally.by_code.entry(code).or_default() += 1;
@@ -1137,18 +1146,25 @@ impl World {
                 );
             }
             Some(Err(())) => check!(self, rec.threw, "{call:?} threw but its callback did not"),
-            Some(Ok((error, carry))) => {
+            Some(Ok((error, carry, cancel_confirmed))) => {
                 check!(
                     self,
                     !rec.threw,
                     "{call:?} rejected though its callback threw"
                 );
-                self.rejected(call, error, carry, waits);
+                self.rejected(call, error, carry, cancel_confirmed, waits);
             }
         }
     }
 
-    fn rejected(&self, call: CallId, error: Error, carry: Carry, waits: bool) {
+    fn rejected(
+        &self,
+        call: CallId,
+        error: Error,
+        carry: Carry,
+        cancel_confirmed: Option<bool>,
+        waits: bool,
+    ) {
         let now = self.now;
         let rec = &self.calls[call.0 as usize];
         let seen = &rec.seen;
@@ -1161,10 +1177,10 @@ impl World {
             && rec.kind != Kind::Get;
         check!(
             self,
-            error.cancel_confirmed == cancels.then_some(rec.cancel_ok.unwrap_or(false)),
+            cancel_confirmed == cancels.then_some(rec.cancel_ok.unwrap_or(false)),
             "{call:?} {:?}: cancel_confirmed {:?}, the cancel answered {:?} (cancels: {cancels})",
             error.code,
-            error.cancel_confirmed,
+            cancel_confirmed,
             rec.cancel_ok
         );
         check!(

@@ -52,9 +52,9 @@ pub struct Hooks {
 }
 
 /// Builds the `PulseError` a call rejects with from its error, the job as
-/// last polled, the exception behind it and the job id (the factory lives
-/// with the bindings).
-pub type ToJs = fn(Error, Option<JsValue>, Option<JsValue>, Option<&str>) -> JsValue;
+/// last polled, the exception behind it, `cancelConfirmed` and the job id
+/// (the factory lives with the bindings).
+pub type ToJs = fn(Error, Option<JsValue>, Option<JsValue>, Option<bool>, Option<&str>) -> JsValue;
 
 /// One engine and what its calls hold in JS. Cloning shares it: a client
 /// holds one, and so do its pending requests, its timer and its listeners.
@@ -208,7 +208,7 @@ impl Driver {
         };
         let to_js = self.0.borrow().to_js;
         let refuse = |error: Error, cause: JsValue| {
-            let value = to_js(error, None, Some(cause), start.job_id.as_deref());
+            let value = to_js(error, None, Some(cause), None, start.job_id.as_deref());
             let _ = reject.call1(&JsValue::UNDEFINED, &value);
         };
         let call = {
@@ -352,7 +352,12 @@ impl Driver {
                     self.release(Leftover::Call(held));
                 }
             }
-            Effect::Reject { call, error, carry } => {
+            Effect::Reject {
+                call,
+                error,
+                carry,
+                cancel_confirmed,
+            } => {
                 let Some(mut held) = self.take(call) else {
                     return;
                 };
@@ -366,7 +371,7 @@ impl Driver {
                     Carry::Reason(Signal::Stop) => (None, held.stop.as_ref().map(reason)),
                 };
                 let to_js = self.0.borrow().to_js;
-                let value = to_js(error, job, cause, held.job_id.as_deref());
+                let value = to_js(error, job, cause, cancel_confirmed, held.job_id.as_deref());
                 let _ = held.reject.call1(&JsValue::UNDEFINED, &value);
                 self.release(Leftover::Call(held));
             }
