@@ -119,7 +119,36 @@ const cases = {
     await Promise.all(waits);
     return { kbPerWait: (during - before) / n / 1024 };
   },
+  // 6, split: the same 10,000 sleeping waits started 100 at a time (each
+  // batch polled once before the next), so that few requests are in flight
+  // at once and the figure is what a sleeping wait holds, not the peak of
+  // 10,000 concurrent first polls; per wait, the JS heap and what lives
+  // outside it (the wasm's memory). For experiments (bench/compare.js).
+  async sleeping() {
+    await completed("steps_1");
+    const n = 10_000;
+    const controller = new AbortController();
+    let polled = 0;
+    const options = { ...base, initialDelayMs: 60_000, signal: controller.signal, onProgress: () => (polled += 1) };
+    const before = settledUsage();
+    const waits = [];
+    for (let started = 0; started < n; started += 100) {
+      for (let i = 0; i < 100; i += 1) waits.push(waitForJob(id("steps_1000"), options).catch(() => {}));
+      while (polled < started + 100) await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const during = settledUsage();
+    controller.abort();
+    await Promise.all(waits);
+    const kb = (key) => (during[key] - before[key]) / n / 1024;
+    return { kbPerWait: kb("rss"), heapKbPerWait: kb("heapUsed"), externalKbPerWait: kb("external") };
+  },
 };
+
+/** `process.memoryUsage()` after a full garbage collection. */
+function settledUsage() {
+  globalThis.gc();
+  return process.memoryUsage();
+}
 
 /** RSS after a full garbage collection (the child runs with --expose-gc). */
 function settledMemory() {
