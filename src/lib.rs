@@ -14,7 +14,7 @@
 //! as a doctest, answering each poll itself in place of `fetch`):
 //!
 //! ```text
-//! JS  waitForJob(id, options)
+//! JS  waitForJob(id, options) ── the glue's start(op, …)
 //!  └─ bindings: read and check the input (options) ── bad input: INVALID_ARGUMENT
 //!  └─ driver:   Event::Start { call, op, .. } ──────────► Engine::handle(event, now, random)
 //!               ◄── Effect::Send { req, request, timeout_ms }      (the Waiter's step, under
@@ -22,7 +22,8 @@
 //!               Event::Answered / Failed / BodyRead ─────► Engine::handle
 //!               ◄── Effect::Progress ── onProgress(job, info); CallbackThrew if it threw
 //!               ◄── (nothing to do yet) ── one timer at Engine::poll_timeout(); TimerFired
-//!               ◄── Effect::Resolve / Reject { error, carry } ── settle the promise
+//!               ◄── Effect::Resolve / Reject { error, carry, .. } ── settle the promise;
+//!                   what the call held is let go in a microtask after the caller's reactions
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
 
