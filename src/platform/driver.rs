@@ -306,11 +306,24 @@ impl Driver {
         }
     }
 
-    /// Sets the one timer to the engine's next wake-up, if it moved.
+    /// Sets the one timer to the engine's next wake-up, if it moved earlier.
+    ///
+    /// A timer set for an earlier time is kept: it wakes the engine early,
+    /// which is harmless, and this sets it again then. (A request answered
+    /// and the next one sent at once push the wake-up back by the time
+    /// between them; resetting the timer each time cost a `clearTimeout`, a
+    /// `setTimeout` and a closure per poll.) With nothing due, it is
+    /// cleared: a pending timer would keep a Node process alive.
     fn arm(&self) {
         let mut state = self.0.borrow_mut();
         let due = state.engine.poll_timeout();
-        if state.timer.as_ref().map(|(at, _)| *at) == due {
+        let armed = state.timer.as_ref().map(|(at, _)| *at);
+        let keep = match (armed, due) {
+            (Some(at), Some(due)) => at <= due,
+            (None, None) => true,
+            _ => false,
+        };
+        if keep {
             return;
         }
         let now = state.now();
