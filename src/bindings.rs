@@ -12,7 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::engine::Op as Work;
 use crate::error::Error;
 use crate::options::{validate_job_id, wrong_type, Options};
-use crate::platform::driver::{Conn, Driver, Hooks, Start};
+use crate::platform::driver::{Call, Conn, Driver, Hooks, Start};
 use crate::platform::fetch::{json_parse, Http};
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::shapes::error_details;
@@ -315,13 +315,15 @@ impl Defaults {
         };
         Ok(Start {
             op: work,
-            conn,
-            request_timeout_ms,
-            job_id: job_id.clone(),
-            signal: call.signal.clone(),
-            stop: watch.stop,
-            hooks,
-            max_result_bytes,
+            call: Call {
+                conn: Rc::new(conn),
+                request_timeout_ms,
+                job_id: job_id.clone(),
+                signal: call.signal.clone(),
+                stop: watch.stop,
+                hooks,
+                max_result_bytes,
+            },
         })
     }
 }
