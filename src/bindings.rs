@@ -544,17 +544,16 @@ fn string_pairs(name: &str, value: &JsValue) -> Result<Vec<(String, String)>, Fa
     if !value.is_object() || array {
         return Err(wrong_type(name, expected).into());
     }
-    object_entries(value)
-        .map_err(|thrown| Fault::unreadable(&field, thrown))?
-        .iter()
-        .map(|entry| {
-            let pair: Array = entry.unchecked_into();
-            match (pair.get(0).as_string(), well_formed(&pair.get(1))) {
-                (Some(key), Some(value)) => Ok((key, value)),
-                _ => Err(wrong_type(name, expected).into()),
-            }
-        })
-        .collect()
+    let entries = object_entries(value).map_err(|thrown| Fault::unreadable(&field, thrown))?;
+    let mut pairs = Vec::new();
+    for entry in entries.iter() {
+        let pair: Array = entry.unchecked_into();
+        match (pair.get(0).as_string(), well_formed(&pair.get(1))) {
+            (Some(key), Some(value)) => pairs.push((key, value)),
+            _ => return Err(wrong_type(name, expected).into()),
+        }
+    }
+    Ok(pairs)
 }
 
 /// A JS string without lone surrogates, as a Rust `String`. Rust's conversion
