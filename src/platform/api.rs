@@ -51,10 +51,10 @@ fn detail_of(value: &JsValue) -> Option<ErrorDetail> {
         return Some(ErrorDetail::Text(text));
     }
     if Array::is_array(value) {
-        let issues: Vec<Issue> = Array::from(value)
-            .iter()
-            .filter_map(|i| issue(&i))
-            .collect();
+        let mut issues = Vec::new();
+        for item in Array::from(value).iter() {
+            issues.extend(issue(&item));
+        }
         return (!issues.is_empty()).then_some(ErrorDetail::Validation(issues));
     }
     field(value, &"message".into())
@@ -65,14 +65,13 @@ fn detail_of(value: &JsValue) -> Option<ErrorDetail> {
 fn issue(item: &JsValue) -> Option<Issue> {
     let msg = field(item, &"msg".into()).as_string()?;
     let loc = field(item, &"loc".into());
-    let loc = match Array::is_array(&loc) {
-        true => Array::from(&loc)
-            .iter()
-            .filter_map(|part| loc_part(&part))
-            .collect(),
-        false => Vec::new(),
-    };
-    Some(Issue { loc, msg })
+    let mut parts = Vec::new();
+    if Array::is_array(&loc) {
+        for part in Array::from(&loc).iter() {
+            parts.extend(loc_part(&part));
+        }
+    }
+    Some(Issue { loc: parts, msg })
 }
 
 /// A `loc` entry: a field name or an index (integers formatted without the
