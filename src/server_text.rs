@@ -113,17 +113,24 @@ impl ErrorDetail {
         match self {
             Self::Text(text) => text.clone(),
             Self::Validation(issues) => {
-                let lines: Vec<String> = issues
-                    .iter()
-                    .map(|issue| match issue.loc.is_empty() {
-                        true => issue.msg.clone(),
-                        false => {
-                            let loc = join(issue.loc.iter().map(String::as_str), ".");
-                            cat(&[&loc, ": ", &issue.msg])
+                // One string written in place: no line per issue, no generic join.
+                let mut line = String::new();
+                for (i, issue) in issues.iter().enumerate() {
+                    if i > 0 {
+                        line.push_str("; ");
+                    }
+                    for (j, part) in issue.loc.iter().enumerate() {
+                        if j > 0 {
+                            line.push('.');
                         }
-                    })
-                    .collect();
-                join(lines.iter().map(String::as_str), "; ")
+                        line.push_str(part);
+                    }
+                    if !issue.loc.is_empty() {
+                        line.push_str(": ");
+                    }
+                    line.push_str(&issue.msg);
+                }
+                line
             }
         }
     }
