@@ -12,7 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::engine::Op as Work;
 use crate::error::Error;
 use crate::options::{validate_job_id, wrong_type, Options};
-use crate::platform::driver::{Conn, Driver, Hooks, Start};
+use crate::platform::driver::{Call, Conn, Driver, Hooks, Start};
 use crate::platform::fetch::{json_parse, Http};
 use crate::platform::foreign::{is_array, object_entries, SignalLike};
 use crate::platform::shapes::error_details;
@@ -267,21 +267,37 @@ impl Defaults {
             Given::Read(call) => &**call,
         };
         let hooks = Hooks {
+            on_progress: call.hooks.on_progress.clone(),
+            on_download_progress: call.hooks.on_download_progress.clone(),
             on_job: watch.on_job,
-            ..call.hooks.clone()
         };
         let merged = call.options.over(&self.options);
         let http = Http::new(call.fetch.clone().or_else(|| self.fetch.clone()))?;
         let endpoint = merged.endpoint()?;
         let request_timeout_ms = merged.request_timeout_ms()?;
         let mut conn = Conn::new(http, endpoint);
-        let (work, max_result_bytes) = match op {
-            Op::Submit | Op::Run => {
-                // Every option is checked before anything is sent.
-                let policy = match op {
-                    Op::Run => Some(merged.wait_policy()?),
-                    _ => None,
+        // Every option is checked before anything is sent.
+        let policy = match op {
+            Op::Wait | Op::Run => Some(merged.wait_policy()?),
+            Op::Get | Op::Cancel | Op::Submit => None,
+        };
+        let max_result_bytes = policy.and_then(|p| p.max_result_bytes);
+        let work = match (op, policy) {
+            (Op::Get, _) => Work::Get { job_id: id },
+            (Op::Cancel, _) => Work::Cancel { job_id: id },
+            (Op::Wait, Some(policy)) => {
+                let resume = match &call.resume {
+                    Some(state) => Some(read_resume(state, &id)?),
+                    None => None,
                 };
+                Work::Wait {
+                    job_id: id,
+                    policy,
+                    resume,
+                }
+            }
+            // A submission (`runJob`'s with the wait's policy).
+            (_, policy) => {
                 if call.resume.is_some() {
                     return Err(Error::invalid_argument(
                         "options.resume is for waitForJob and watchJob; runJob submits a new job",
@@ -293,35 +309,22 @@ impl Defaults {
                     conn = conn.submitting(path, body);
                 }
                 match policy {
-                    Some(policy) => (Work::Run { policy }, policy.max_result_bytes),
-                    None => (Work::Submit, None),
+                    Some(policy) => Work::Run { policy },
+                    None => Work::Submit,
                 }
             }
-            Op::Wait => {
-                let policy = merged.wait_policy()?;
-                let resume = match &call.resume {
-                    Some(state) => Some(read_resume(state, &id)?),
-                    None => None,
-                };
-                let work = Work::Wait {
-                    job_id: id,
-                    policy,
-                    resume,
-                };
-                (work, policy.max_result_bytes)
-            }
-            Op::Cancel => (Work::Cancel { job_id: id }, None),
-            Op::Get => (Work::Get { job_id: id }, None),
         };
         Ok(Start {
             op: work,
-            conn,
-            request_timeout_ms,
-            job_id: job_id.clone(),
-            signal: call.signal.clone(),
-            stop: watch.stop,
-            hooks,
-            max_result_bytes,
+            call: Call {
+                conn: Rc::new(conn),
+                request_timeout_ms,
+                job_id: job_id.clone(),
+                signal: call.signal.clone(),
+                stop: watch.stop,
+                hooks,
+                max_result_bytes,
+            },
         })
     }
 }
@@ -542,17 +545,16 @@ fn string_pairs(name: &str, value: &JsValue) -> Result<Vec<(String, String)>, Fa
     if !value.is_object() || array {
         return Err(wrong_type(name, expected).into());
     }
-    object_entries(value)
-        .map_err(|thrown| Fault::unreadable(&field, thrown))?
-        .iter()
-        .map(|entry| {
-            let pair: Array = entry.unchecked_into();
-            match (pair.get(0).as_string(), well_formed(&pair.get(1))) {
-                (Some(key), Some(value)) => Ok((key, value)),
-                _ => Err(wrong_type(name, expected).into()),
-            }
-        })
-        .collect()
+    let entries = object_entries(value).map_err(|thrown| Fault::unreadable(&field, thrown))?;
+    let mut pairs = Vec::new();
+    for entry in entries.iter() {
+        let pair: Array = entry.unchecked_into();
+        match (pair.get(0).as_string(), well_formed(&pair.get(1))) {
+            (Some(key), Some(value)) => pairs.push((key, value)),
+            _ => return Err(wrong_type(name, expected).into()),
+        }
+    }
+    Ok(pairs)
 }
 
 /// A JS string without lone surrogates, as a Rust `String`. Rust's conversion

@@ -13,15 +13,6 @@ pub const REDACTED: &str = "[redacted]";
 /// in a message would garble it while hiding nothing.
 const MIN_SECRET_CHARS: usize = 4;
 
-/// The message part of a JSON error body, in the shapes APIs commonly send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ErrorDetail {
-    /// `"error": "..."`, or an object with a string `message`.
-    Text(String),
-    /// FastAPI-style validation errors: `detail: [{ loc, msg }, ...]`.
-    Validation(Vec<Issue>),
-}
-
 /// Pulse's own fields of an error body, `{ "error": { "code", "message",
 /// "details" } }`: `PulseError.serverCode` and `serverDetails`, for callers
 /// that branch on the server's code. Built by [`ServerError::redacted`], so
@@ -98,34 +89,46 @@ fn json_escaped(text: &str) -> String {
     out
 }
 
-/// One validation error: where (`loc`, e.g. `["body", "file_url"]`) and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Issue {
-    /// The path to the offending field.
-    pub loc: Vec<String>,
-    /// The validator's message.
-    pub msg: String,
+/// FastAPI-style validation errors (`detail: [{ loc, msg }, ...]`) written
+/// as one line, `body.file_url: field required; bad`, as they are read: no
+/// list of issues and of their paths is built first.
+#[derive(Debug, Default)]
+pub struct IssueLine {
+    line: String,
+    issues: usize,
+    parts: usize,
 }
 
-impl ErrorDetail {
-    /// One line: the text, or `body.file_url: field required; query.x: bad`.
-    pub fn render(&self) -> String {
-        match self {
-            Self::Text(text) => text.clone(),
-            Self::Validation(issues) => {
-                let lines: Vec<String> = issues
-                    .iter()
-                    .map(|issue| match issue.loc.is_empty() {
-                        true => issue.msg.clone(),
-                        false => {
-                            let loc = join(issue.loc.iter().map(String::as_str), ".");
-                            cat(&[&loc, ": ", &issue.msg])
-                        }
-                    })
-                    .collect();
-                join(lines.iter().map(String::as_str), "; ")
-            }
+impl IssueLine {
+    /// Starts an issue.
+    pub fn issue(&mut self) {
+        if self.issues > 0 {
+            self.line.push_str("; ");
         }
+        self.issues += 1;
+        self.parts = 0;
+    }
+
+    /// The next part of the issue's `loc` (a field name or an index).
+    pub fn loc(&mut self, part: &str) {
+        if self.parts > 0 {
+            self.line.push('.');
+        }
+        self.line.push_str(part);
+        self.parts += 1;
+    }
+
+    /// Ends the issue with the validator's message.
+    pub fn msg(&mut self, msg: &str) {
+        if self.parts > 0 {
+            self.line.push_str(": ");
+        }
+        self.line.push_str(msg);
+    }
+
+    /// The line; `None` when no issue was written.
+    pub fn done(self) -> Option<String> {
+        (self.issues > 0).then_some(self.line)
     }
 }
 
@@ -284,17 +287,21 @@ mod tests {
 
     #[test]
     fn validation_errors_render_on_one_line() {
-        let detail = ErrorDetail::Validation(vec![
-            Issue {
-                loc: vec!["body".into(), "file_url".into()],
-                msg: "field required".into(),
-            },
-            Issue {
-                loc: vec![],
-                msg: "bad".into(),
-            },
-        ]);
-        assert_eq!(detail.render(), "body.file_url: field required; bad");
-        assert_eq!(ErrorDetail::Text("x".into()).render(), "x");
+        let mut line = IssueLine::default();
+        line.issue();
+        line.loc("body");
+        line.loc("file_url");
+        line.msg("field required");
+        line.issue();
+        line.msg("bad");
+        assert_eq!(
+            line.done().as_deref(),
+            Some("body.file_url: field required; bad")
+        );
+        assert_eq!(IssueLine::default().done(), None);
+        let mut empty = IssueLine::default();
+        empty.issue();
+        empty.msg("");
+        assert_eq!(empty.done().as_deref(), Some(""));
     }
 }

@@ -12,7 +12,7 @@ use super::{fatal, names, object, Fault};
 use crate::error::Error;
 use crate::options::Endpoint;
 use crate::poll::{Polled, ResultAt};
-use crate::server_text::{clean, ErrorDetail, Issue, ServerError};
+use crate::server_text::{clean, IssueLine, ServerError};
 use crate::status::{reported, JobStatus};
 use crate::submit::submitted_job_id;
 use crate::text::{cat, signed_decimal};
@@ -39,40 +39,38 @@ fn field(value: &JsValue, name: &JsValue) -> JsValue {
 
 /// The message of an error body: the first of `error`, `message`, `detail`
 /// that holds one.
-fn error_detail(body: &JsValue) -> Option<ErrorDetail> {
+fn error_detail(body: &JsValue) -> Option<String> {
     ["error", "message", "detail"]
         .iter()
         .find_map(|name| detail_of(&field(body, &(*name).into())))
 }
 
-/// A string; an object with a string `message`; or FastAPI's list of `{ loc, msg }`.
-fn detail_of(value: &JsValue) -> Option<ErrorDetail> {
+/// A string; an object with a string `message`; or FastAPI's list of
+/// `{ loc, msg }` (the items without a string `msg` left out).
+fn detail_of(value: &JsValue) -> Option<String> {
     if let Some(text) = value.as_string() {
-        return Some(ErrorDetail::Text(text));
+        return Some(text);
     }
     if Array::is_array(value) {
-        let issues: Vec<Issue> = Array::from(value)
-            .iter()
-            .filter_map(|i| issue(&i))
-            .collect();
-        return (!issues.is_empty()).then_some(ErrorDetail::Validation(issues));
+        let mut line = IssueLine::default();
+        for item in Array::from(value).iter() {
+            let Some(msg) = field(&item, &"msg".into()).as_string() else {
+                continue;
+            };
+            line.issue();
+            let loc = field(&item, &"loc".into());
+            if Array::is_array(&loc) {
+                for part in Array::from(&loc).iter() {
+                    if let Some(part) = loc_part(&part) {
+                        line.loc(&part);
+                    }
+                }
+            }
+            line.msg(&msg);
+        }
+        return line.done();
     }
-    field(value, &"message".into())
-        .as_string()
-        .map(ErrorDetail::Text)
-}
-
-fn issue(item: &JsValue) -> Option<Issue> {
-    let msg = field(item, &"msg".into()).as_string()?;
-    let loc = field(item, &"loc".into());
-    let loc = match Array::is_array(&loc) {
-        true => Array::from(&loc)
-            .iter()
-            .filter_map(|part| loc_part(&part))
-            .collect(),
-        false => Vec::new(),
-    };
-    Some(Issue { loc, msg })
+    field(value, &"message".into()).as_string()
 }
 
 /// A `loc` entry: a field name or an index (integers formatted without the
@@ -110,7 +108,7 @@ pub fn refusal(
     let code = field(&error, &"code".into()).as_string();
     let secrets = secrets(endpoint);
     (
-        detail.map(|detail| clean(&detail.render(), &secrets)),
+        detail.map(|detail| clean(&detail, &secrets)),
         ServerError::redacted(code.as_deref(), details, &secrets),
     )
 }

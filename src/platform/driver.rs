@@ -137,8 +137,15 @@ impl Conn {
 pub struct Start {
     /// What it does.
     pub op: Op,
+    /// What the driver holds of it until it settles.
+    pub call: Call,
+}
+
+/// What the driver keeps of a call's input (moved whole into [`Held`]).
+#[derive(Debug)]
+pub struct Call {
     /// Where its requests go.
-    pub conn: Conn,
+    pub conn: Rc<Conn>,
     /// `requestTimeoutMs`.
     pub request_timeout_ms: f64,
     /// `PulseError.jobId`.
@@ -164,15 +171,9 @@ enum Leftover {
 struct Held {
     resolve: Function,
     reject: Function,
-    job_id: Option<String>,
-    conn: Rc<Conn>,
+    call: Call,
     /// What the call resolves with: the job, or the API's answer.
     value: JsValue,
-    signal: Option<SignalLike>,
-    stop: Option<SignalLike>,
-    hooks: Hooks,
-    max_result_bytes: Option<f64>,
-    request_timeout_ms: f64,
     /// The exception behind the call's latest failed request.
     cause: Option<(ReqId, JsValue)>,
     /// What a callback of the call threw.
@@ -208,7 +209,7 @@ impl Driver {
         };
         let to_js = self.0.borrow().to_js;
         let refuse = |error: Error, cause: JsValue| {
-            let value = to_js(error, None, Some(cause), None, start.job_id.as_deref());
+            let value = to_js(error, None, Some(cause), None, start.call.job_id.as_deref());
             let _ = reject.call1(&JsValue::UNDEFINED, &value);
         };
         let call = {
@@ -217,7 +218,10 @@ impl Driver {
             CallId(state.next_call)
         };
         let mut watches = Vec::new();
-        let signals = [(&start.signal, Signal::Caller), (&start.stop, Signal::Stop)];
+        let signals = [
+            (&start.call.signal, Signal::Caller),
+            (&start.call.stop, Signal::Stop),
+        ];
         for (signal, by) in signals {
             let Some(signal) = signal else {
                 continue;
@@ -243,18 +247,13 @@ impl Driver {
                 }
             }
         }
-        let base = start.conn.endpoint.base.clone();
+        let base = start.call.conn.endpoint.base.clone();
+        let request_timeout_ms = start.call.request_timeout_ms;
         let held = Held {
             resolve,
             reject,
-            job_id: start.job_id,
-            conn: Rc::new(start.conn),
+            call: start.call,
             value: JsValue::UNDEFINED,
-            signal: start.signal,
-            stop: start.stop,
-            hooks: start.hooks,
-            max_result_bytes: start.max_result_bytes,
-            request_timeout_ms: start.request_timeout_ms,
             cause: None,
             thrown: JsValue::UNDEFINED,
             _watches: watches,
@@ -264,7 +263,7 @@ impl Driver {
             call,
             op: start.op,
             base,
-            request_timeout_ms: start.request_timeout_ms,
+            request_timeout_ms,
         });
         promise
     }
@@ -380,11 +379,12 @@ impl Driver {
                     Carry::Cause(req) => {
                         (None, held.cause.take().filter(|c| c.0 == req).map(|c| c.1))
                     }
-                    Carry::Reason(Signal::Caller) => (None, held.signal.as_ref().map(reason)),
-                    Carry::Reason(Signal::Stop) => (None, held.stop.as_ref().map(reason)),
+                    Carry::Reason(Signal::Caller) => (None, held.call.signal.as_ref().map(reason)),
+                    Carry::Reason(Signal::Stop) => (None, held.call.stop.as_ref().map(reason)),
                 };
                 let to_js = self.0.borrow().to_js;
-                let value = to_js(error, job, cause, cancel_confirmed, held.job_id.as_deref());
+                let job_id = held.call.job_id.as_deref();
+                let value = to_js(error, job, cause, cancel_confirmed, job_id);
                 let _ = held.reject.call1(&JsValue::UNDEFINED, &value);
                 self.release(Leftover::Call(held));
             }
@@ -438,7 +438,7 @@ impl Driver {
     /// wasm, and the request's course in plain functions.
     fn send(&self, req: ReqId, call: CallId, request: Request) {
         let conn = match self.0.borrow().calls.get(&call) {
-            Some(held) => held.conn.clone(),
+            Some(held) => held.call.conn.clone(),
             None => return,
         };
         let controller = match AbortController::new() {
@@ -503,7 +503,7 @@ impl Driver {
             }
             Request::Submit => read_submitted(&answer.body).map(|(value, job_id)| {
                 if let Some(mut held) = self.held_for(req) {
-                    held.job_id = Some(job_id.clone());
+                    held.call.job_id = Some(job_id.clone());
                 }
                 (value, Reply::Created(job_id))
             }),
@@ -545,7 +545,7 @@ impl Driver {
             ),
         };
         let clean = |text: String| match self.held_for(req) {
-            Some(held) => super::api::clean_for(&held.conn.endpoint, &text),
+            Some(held) => super::api::clean_for(&held.call.conn.endpoint, &text),
             None => text,
         };
         let failure = match failure {
@@ -584,8 +584,11 @@ impl Driver {
         let (job, callbacks, job_id) = match self.0.borrow().calls.get(&call) {
             Some(held) => (
                 held.value.clone(),
-                [held.hooks.on_progress.clone(), held.hooks.on_job.clone()],
-                held.job_id.clone().unwrap_or_default(),
+                [
+                    held.call.hooks.on_progress.clone(),
+                    held.call.hooks.on_job.clone(),
+                ],
+                held.call.job_id.clone().unwrap_or_default(),
             ),
             None => return Ok(()),
         };
@@ -875,9 +878,9 @@ impl Task {
         let (on_download_progress, max_bytes, timeout_ms) =
             match driver.0.borrow().calls.get(&self.call) {
                 Some(held) => (
-                    held.hooks.on_download_progress.clone(),
-                    held.max_result_bytes,
-                    held.request_timeout_ms,
+                    held.call.hooks.on_download_progress.clone(),
+                    held.call.max_result_bytes,
+                    held.call.request_timeout_ms,
                 ),
                 None => return Ok(None),
             };

@@ -4,13 +4,13 @@
 //! memory. The `fetch` may be the caller's, so every access
 //! to what it returns goes through [`foreign`](super::foreign).
 
-use js_sys::{Function, JsString, Promise, Reflect};
+use js_sys::{Function, JsString, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
 
 use super::foreign::{settle, ResponseLike};
-use super::{fatal, names, object, shapes, Fault};
+use super::{fatal, names, shapes, Fault};
 use crate::error::Error;
 use crate::poll::{never_connected, Failure};
 use crate::status::http_status;
@@ -88,11 +88,11 @@ pub struct Request<'a> {
 /// The headers of every API request of a call, as the JS object `fetch`
 /// takes, built once per call rather than once per request.
 pub fn headers_object(headers: &[(String, String)]) -> JsValue {
-    let pairs: Vec<(&str, JsValue)> = headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.into()))
-        .collect();
-    object(&pairs).into()
+    let obj = Object::new();
+    for (name, value) in headers {
+        let _ = Reflect::set(&obj, &name.into(), &value.into());
+    }
+    obj.into()
 }
 
 /// A response whose headers have arrived.
