@@ -103,7 +103,9 @@ const cases = {
     return { us: await abortMedianUs("hang", base, (fire) => setTimeout(fire, 30)) };
   },
   // 6. 10,000 waits sleeping between polls (each polled once, next poll in
-  // 60 s): memory per waiting job, after a garbage collection.
+  // 60 s): memory per waiting job, after a garbage collection: the RSS, and
+  // what is live in the JS heap and outside it (the wasm's memory, which
+  // never shrinks, so it keeps the peak of the 10,000 first polls in flight).
   async waiting() {
     const n = 10_000;
     const controller = new AbortController();
@@ -111,13 +113,14 @@ const cases = {
     let allPolled;
     const ready = new Promise((resolve) => (allPolled = resolve));
     const options = { ...base, initialDelayMs: 60_000, signal: controller.signal, onProgress: () => ++polled === n && allPolled() };
-    const before = settledMemory();
+    const before = settledUsage();
     const waits = Array.from({ length: n }, () => waitForJob(id("steps_1000"), options).catch(() => {}));
     await ready;
-    const during = settledMemory();
+    const during = settledUsage();
     controller.abort();
     await Promise.all(waits);
-    return { kbPerWait: (during - before) / n / 1024 };
+    const kb = (key) => (during[key] - before[key]) / n / 1024;
+    return { kbPerWait: kb("rss"), heapKbPerWait: kb("heapUsed"), externalKbPerWait: kb("external") };
   },
   // 6, split: the same 10,000 sleeping waits started 100 at a time (each
   // batch polled once before the next), so that few requests are in flight
@@ -144,17 +147,12 @@ const cases = {
   },
 };
 
-/** `process.memoryUsage()` after a full garbage collection. */
+/** `process.memoryUsage()` after a full garbage collection (the child runs with --expose-gc). */
 function settledUsage() {
   globalThis.gc();
   return process.memoryUsage();
 }
 
-/** RSS after a full garbage collection (the child runs with --expose-gc). */
-function settledMemory() {
-  globalThis.gc();
-  return process.memoryUsage().rss;
-}
 
 if (!cases[name]) throw new Error(`unknown case ${name}; one of ${Object.keys(cases).join(", ")}`);
 console.log(JSON.stringify(await cases[name]()));

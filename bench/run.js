@@ -53,7 +53,14 @@ const lines = [
   { case: "polls", secondColumn: true, metrics: { cpuUsPerPoll: "4. CPU per poll, 2,000 polls (µs)" } },
   { case: "abortSleep", metrics: { us: "5a. abort → rejection, sleeping (µs)" } },
   { case: "abortFlight", secondColumn: true, metrics: { us: "5b. abort → rejection, poll in flight (µs)" } },
-  { case: "waiting", metrics: { kbPerWait: "6. 10,000 sleeping waits: memory per wait (KB)" } },
+  {
+    case: "waiting",
+    metrics: {
+      kbPerWait: "6. 10,000 sleeping waits: memory per wait (KB)",
+      heapKbPerWait: "6. 10,000 sleeping waits: JS heap per wait (KB)",
+      externalKbPerWait: "6. 10,000 sleeping waits: outside the JS heap per wait (KB)",
+    },
+  },
 ];
 const unknown = only?.filter((name) => !lines.some((line) => line.case === name)) ?? [];
 if (unknown.length) throw new Error(`--only: no line ${unknown.join(", ")}; one of ${lines.map((line) => line.case).join(", ")}`);
