@@ -286,23 +286,23 @@ impl Driver {
                 None => break,
             }
         }
-        // With leftovers, the timer waits for their clean-up.
-        let queue = {
-            let mut state = self.0.borrow_mut();
-            match (state.cleaning, state.leftovers.is_empty()) {
-                (true, _) => None,
-                (false, true) => Some(false),
-                (false, false) => {
-                    state.cleaning = true;
-                    Some(true)
-                }
-            }
-        };
-        match queue {
-            Some(true) => self.clean_up(),
-            Some(false) => self.arm(),
-            None => {}
+        self.after_turn();
+    }
+
+    /// Sets the timer, unless the turn let something go: then its clean-up
+    /// is queued (once), and sets the timer after it.
+    fn after_turn(&self) {
+        let mut state = self.0.borrow_mut();
+        if state.cleaning {
+            return;
         }
+        if state.leftovers.is_empty() {
+            drop(state);
+            return self.arm();
+        }
+        state.cleaning = true;
+        drop(state);
+        self.clean_up();
     }
 
     /// Sets the one timer to the engine's next wake-up, if it moved earlier.
