@@ -103,56 +103,47 @@ const cases = {
     return { us: await abortMedianUs("hang", base, (fire) => setTimeout(fire, 30)) };
   },
   // 6. 10,000 waits sleeping between polls (each polled once, next poll in
-  // 60 s): memory per waiting job, after a garbage collection: the RSS, and
-  // what is live in the JS heap and outside it (the wasm's memory, which
-  // never shrinks, so it keeps the peak of the 10,000 first polls in flight).
+  // 60 s), all started at once: memory per waiting job, after a garbage
+  // collection: the RSS, and what is live in the JS heap and outside it (the
+  // wasm's memory, which never shrinks, so it keeps the peak of the 10,000
+  // first polls in flight).
   async waiting() {
-    const n = 10_000;
-    const controller = new AbortController();
-    let polled = 0;
-    let allPolled;
-    const ready = new Promise((resolve) => (allPolled = resolve));
-    const options = { ...base, initialDelayMs: 60_000, signal: controller.signal, onProgress: () => ++polled === n && allPolled() };
-    const before = settledUsage();
-    const waits = Array.from({ length: n }, () => waitForJob(id("steps_1000"), options).catch(() => {}));
-    await ready;
-    const during = settledUsage();
-    controller.abort();
-    await Promise.all(waits);
-    const kb = (key) => (during[key] - before[key]) / n / 1024;
-    return { kbPerWait: kb("rss"), heapKbPerWait: kb("heapUsed"), externalKbPerWait: kb("external") };
+    return await sleepingWaits(10_000);
   },
-  // 6, split: the same 10,000 sleeping waits started 100 at a time (each
-  // batch polled once before the next), so that few requests are in flight
-  // at once and the figure is what a sleeping wait holds, not the peak of
-  // 10,000 concurrent first polls; per wait, the JS heap and what lives
-  // outside it (the wasm's memory). For experiments (bench/compare.js).
+  // 6, split: the same waits started 100 at a time (each batch polled once
+  // before the next), so that few requests are in flight at once and the
+  // figure is what a sleeping wait holds. For experiments (bench/compare.js).
   async sleeping() {
     await completed("steps_1");
-    const n = 10_000;
-    const controller = new AbortController();
-    let polled = 0;
-    const options = { ...base, initialDelayMs: 60_000, signal: controller.signal, onProgress: () => (polled += 1) };
-    const before = settledUsage();
-    const waits = [];
-    for (let started = 0; started < n; started += 100) {
-      for (let i = 0; i < 100; i += 1) waits.push(waitForJob(id("steps_1000"), options).catch(() => {}));
-      while (polled < started + 100) await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    const during = settledUsage();
-    controller.abort();
-    await Promise.all(waits);
-    const kb = (key) => (during[key] - before[key]) / n / 1024;
-    return { kbPerWait: kb("rss"), heapKbPerWait: kb("heapUsed"), externalKbPerWait: kb("external") };
+    return await sleepingWaits(100);
   },
 };
+
+/** Memory per wait of 10,000 waits sleeping between polls (next poll in
+ * 60 s), started `batch` at a time, each batch polled once before the next. */
+async function sleepingWaits(batch) {
+  const n = 10_000;
+  const controller = new AbortController();
+  let polled = 0;
+  const options = { ...base, initialDelayMs: 60_000, signal: controller.signal, onProgress: () => (polled += 1) };
+  const before = settledUsage();
+  const waits = [];
+  for (let started = 0; started < n; started += batch) {
+    for (let i = 0; i < batch; i += 1) waits.push(waitForJob(id("steps_1000"), options).catch(() => {}));
+    while (polled < started + batch) await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  const during = settledUsage();
+  controller.abort();
+  await Promise.all(waits);
+  const kb = (key) => (during[key] - before[key]) / n / 1024;
+  return { kbPerWait: kb("rss"), heapKbPerWait: kb("heapUsed"), externalKbPerWait: kb("external") };
+}
 
 /** `process.memoryUsage()` after a full garbage collection (the child runs with --expose-gc). */
 function settledUsage() {
   globalThis.gc();
   return process.memoryUsage();
 }
-
 
 if (!cases[name]) throw new Error(`unknown case ${name}; one of ${Object.keys(cases).join(", ")}`);
 console.log(JSON.stringify(await cases[name]()));

@@ -82,7 +82,7 @@ struct State {
     /// would settle before its callback's exception is known.
     deferred: Option<Vec<Event>>,
     /// What this turn let go of, cleaned up in a microtask (see
-    /// [`Driver::release`]).
+    /// [`Driver::clean_up`]).
     leftovers: Vec<Leftover>,
     /// A clean-up is queued: it takes every leftover, then sets the timer.
     cleaning: bool,
