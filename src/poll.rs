@@ -270,9 +270,14 @@ impl Resume {
 impl Waiter {
     /// A wait that began at `started_ms` (the call's start: `runJob`'s
     /// counts its submission), nothing sent yet.
-    pub fn new(job_id: &str, policy: WaitPolicy, base: BaseUrl, started_ms: f64) -> Self {
+    pub fn new(
+        job_id: impl Into<String>,
+        policy: WaitPolicy,
+        base: BaseUrl,
+        started_ms: f64,
+    ) -> Self {
         Self {
-            job_id: job_id.to_string(),
+            job_id: job_id.into(),
             started_ms,
             deadline_ms: policy.timeout_ms.map(|t| started_ms + t),
             policy,
@@ -285,11 +290,26 @@ impl Waiter {
     }
 
     /// An earlier wait, going on where `resume` says it left off.
-    pub fn resumed(job_id: &str, policy: WaitPolicy, base: BaseUrl, resume: Resume) -> Self {
+    pub fn resumed(
+        job_id: impl Into<String>,
+        policy: WaitPolicy,
+        base: BaseUrl,
+        resume: Resume,
+    ) -> Self {
         Self {
             polls: resume.attempt,
             ..Self::new(job_id, policy, base, resume.started_at_ms)
         }
+    }
+
+    /// The job waited for.
+    pub fn job_id(&self) -> &str {
+        &self.job_id
+    }
+
+    /// The wait's rules.
+    pub fn policy(&self) -> &WaitPolicy {
+        &self.policy
     }
 
     /// The first step: a poll at once (a resumed wait too), unless its

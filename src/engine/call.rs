@@ -12,12 +12,9 @@ use crate::url::BaseUrl;
 pub(super) enum Work {
     /// A wait (also `runJob` once its job exists).
     Wait {
-        /// The poll loop's rules and counts.
+        /// The poll loop's rules and counts, with the job id and the
+        /// policy.
         waiter: Box<Waiter>,
-        /// For the request it asks for.
-        job_id: String,
-        /// For [`crate::poll::cancels_job`].
-        policy: WaitPolicy,
         /// Whether this call has sent a poll (a resumed wait counts its
         /// earlier polls in `waiter`, but there is nothing to cancel before
         /// its own first one).
@@ -28,7 +25,7 @@ pub(super) enum Work {
     /// `submitJob`, or `runJob` before its job exists (`then` is its wait).
     Submit {
         /// The wait that follows, for `runJob`.
-        then: Option<Then>,
+        then: Option<Box<Then>>,
     },
 }
 
@@ -49,7 +46,9 @@ impl Work {
     pub(super) fn request(&self, step: WaitRequest) -> Request {
         match (step, self) {
             (WaitRequest::Download(url), _) => Request::Download(url),
-            (WaitRequest::Poll, Work::Wait { job_id, .. }) => Request::Job(job_id.clone()),
+            (WaitRequest::Poll, Work::Wait { waiter, .. }) => {
+                Request::Job(waiter.job_id().to_string())
+            }
             (WaitRequest::Poll, Work::Once(request)) => request.clone(),
             (WaitRequest::Poll, Work::Submit { .. }) => Request::Submit,
         }

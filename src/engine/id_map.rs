@@ -5,7 +5,10 @@
 //! its own) holds one small vector and one exact-size block instead of a
 //! hash table's buckets (or a ring buffer's four slots) of whole calls, and
 //! taking a call out of thousands moves pointers, not calls. No hashing: the
-//! wasm carries no hash table.
+//! wasm carries no hash table. The vector is [`Lean`]: one slot for an
+//! engine's one call, none once its requests are done.
+
+use super::lean::Lean;
 
 /// A map from ids to values.
 #[derive(Debug)]
@@ -43,6 +46,7 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
     /// Adds or replaces the value of `id`; returns the one it replaced.
     pub(crate) fn insert(&mut self, id: K, value: V) -> Option<V> {
         // New ids are the largest: the common case appends.
+        self.entries.make_room();
         if self.entries.last().is_none_or(|(last, _)| *last < id) {
             self.entries.push((id, Box::new(value)));
             return None;
@@ -58,7 +62,9 @@ impl<K: Ord + Copy, V> IdMap<K, V> {
 
     pub(crate) fn remove(&mut self, id: &K) -> Option<V> {
         let at = self.find(id).ok()?;
-        Some(*self.entries.remove(at).1)
+        let (_, value) = self.entries.remove(at);
+        self.entries.release_if_empty();
+        Some(*value)
     }
 
     pub(crate) fn len(&self) -> usize {

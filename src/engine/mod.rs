@@ -67,6 +67,7 @@ mod call;
 mod effect;
 mod event;
 mod id_map;
+mod lean;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod sim;
 mod timer;
@@ -78,6 +79,7 @@ use call::{Call, Phase, Then, Work};
 pub use effect::{Carry, Effect, Request};
 pub use event::{CallId, Event, Op, Reply, ReqId, Signal};
 pub(crate) use id_map::IdMap;
+use lean::Lean;
 use timer::{Entry, Timer, Timers};
 
 use crate::error::Error;
@@ -290,7 +292,10 @@ impl Engine {
             self.reported(id);
         }
         loop {
-            let effect = self.effects.pop_front()?;
+            let Some(effect) = self.effects.pop_front() else {
+                self.effects.release_if_empty();
+                return None;
+            };
             match &effect {
                 Effect::Send { req, .. } => match self.requests.get_mut(req) {
                     Some(in_flight) => in_flight.handed = true,
@@ -349,15 +354,13 @@ impl Engine {
                 resume,
             } => {
                 let waiter = match resume {
-                    Some(resume) => Waiter::resumed(&job_id, policy, base, resume),
-                    None => Waiter::new(&job_id, policy, base, now_ms),
+                    Some(resume) => Waiter::resumed(job_id, policy, base, resume),
+                    None => Waiter::new(job_id, policy, base, now_ms),
                 };
                 let step = waiter.begin(now_ms);
                 let deadline = waiter.deadline_ms();
                 let work = Work::Wait {
                     waiter: Box::new(waiter),
-                    job_id,
-                    policy,
                     sent: false,
                 };
                 (work, deadline, step)
@@ -367,11 +370,11 @@ impl Engine {
             Op::Submit => (Work::Submit { then: None }, None, send_now(now_ms)),
             Op::Run { policy } => {
                 let deadline = policy.timeout_ms.map(|ms| now_ms + ms);
-                let then = Some(Then {
+                let then = Some(Box::new(Then {
                     policy,
                     base,
                     started_ms: now_ms,
-                });
+                }));
                 (Work::Submit { then }, deadline, send_now(now_ms))
             }
         };
@@ -686,7 +689,7 @@ impl Engine {
                     },
                 ),
                 (Ended::Answer(Some(Reply::Created(job_id)), _), Some(then)) => {
-                    self.waiting(id, job_id, then, now_ms)
+                    self.waiting(id, job_id, *then, now_ms)
                 }
                 _ => self.settle(id, Effect::Resolve { call: id }),
             },
@@ -704,12 +707,10 @@ impl Engine {
             base,
             started_ms,
         } = then;
-        let waiter = Waiter::new(&job_id, policy, base, started_ms);
+        let waiter = Waiter::new(job_id, policy, base, started_ms);
         let step = waiter.begin(now_ms);
         call.work = Work::Wait {
             waiter: Box::new(waiter),
-            job_id,
-            policy,
             sent: false,
         };
         self.follow(id, step, now_ms);
@@ -725,16 +726,13 @@ impl Engine {
                 Timer::Wake(id) => self.wake(id, now_ms),
                 Timer::Deadline(id) => self.deadline(id, now_ms),
                 Timer::Expire(req) => {
-                    let Some(in_flight) = self.requests.get(&req) else {
+                    let Some(&InFlight { call, handed, .. }) = self.requests.get(&req) else {
                         continue;
                     };
-                    if in_flight.handed {
+                    if handed {
                         self.effects.push_back(Effect::Abort { req });
                     }
-                    let timeout_ms = self
-                        .calls
-                        .get(&in_flight.call)
-                        .map_or(0.0, |c| c.request_timeout_ms);
+                    let timeout_ms = self.calls.get(&call).map_or(0.0, |c| c.request_timeout_ms);
                     let timed_out = Ended::Failed(Failure::TimedOut(timeout_ms));
                     let _ = self.ended(req, timed_out, now_ms);
                 }
@@ -824,12 +822,11 @@ impl Engine {
             return;
         };
         let cancel = match &call.work {
-            Work::Wait {
-                job_id,
-                policy,
-                sent,
-                ..
-            } if cancels_job(policy, &error, u32::from(*sent)) => Some(job_id.clone()),
+            Work::Wait { waiter, sent }
+                if cancels_job(waiter.policy(), &error, u32::from(*sent)) =>
+            {
+                Some(waiter.job_id().to_string())
+            }
             _ => None,
         };
         let Some(job_id) = cancel else {

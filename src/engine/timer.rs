@@ -7,6 +7,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
 use super::event::{CallId, ReqId};
+use super::lean::Lean;
 
 /// What a wake-up is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,7 @@ impl Timers {
     /// Arms `timer` for `at_ms`.
     pub(super) fn arm(&mut self, at_ms: f64, timer: Timer) {
         self.seq += 1;
+        self.heap.make_room();
         self.heap.push(Reverse(Entry {
             at_ms,
             seq: self.seq,
@@ -90,5 +92,6 @@ impl Timers {
     /// Keeps only the entries `live` accepts (when stale ones pile up).
     pub(super) fn retain(&mut self, live: impl Fn(&Entry) -> bool) {
         self.heap.retain(|e| live(&e.0));
+        self.heap.release_if_empty();
     }
 }
