@@ -3,10 +3,10 @@
 //! yet std's collections start at four slots and keep them when emptied:
 //! a sleeping wait kept about half a kilobyte of wasm memory in empty or
 //! oversized collections. Here the maps and the timers start with one slot
-//! and double when full, and those and the queue of effects give their
-//! block back when they empty.
+//! and double when full, and give their block back when they empty (as the
+//! queue of effects does once the driver has taken them all).
 
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 /// A collection that grows one slot at a time and is freed when empty.
 pub(crate) trait Lean {
@@ -16,47 +16,26 @@ pub(crate) trait Lean {
     fn release_if_empty(&mut self);
 }
 
-impl<T> Lean for Vec<T> {
-    fn make_room(&mut self) {
-        if self.len() == self.capacity() {
-            self.reserve_exact(self.len().max(1));
-        }
-    }
+/// The same for each kind of collection the engine grows.
+macro_rules! lean {
+    ($($collection:ident $(: $bound:path)?),*) => {$(
+        impl<T $(: $bound)?> Lean for $collection<T> {
+            fn make_room(&mut self) {
+                if self.len() == self.capacity() {
+                    self.reserve_exact(self.len().max(1));
+                }
+            }
 
-    fn release_if_empty(&mut self) {
-        if self.is_empty() {
-            *self = Vec::new();
+            fn release_if_empty(&mut self) {
+                if self.is_empty() {
+                    *self = $collection::new();
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl<T> Lean for VecDeque<T> {
-    fn make_room(&mut self) {
-        if self.len() == self.capacity() {
-            self.reserve_exact(self.len().max(1));
-        }
-    }
-
-    fn release_if_empty(&mut self) {
-        if self.is_empty() {
-            *self = VecDeque::new();
-        }
-    }
-}
-
-impl<T: Ord> Lean for BinaryHeap<T> {
-    fn make_room(&mut self) {
-        if self.len() == self.capacity() {
-            self.reserve_exact(self.len().max(1));
-        }
-    }
-
-    fn release_if_empty(&mut self) {
-        if self.is_empty() {
-            *self = BinaryHeap::new();
-        }
-    }
-}
+lean!(Vec, BinaryHeap: Ord);
 
 #[cfg(test)]
 mod tests {

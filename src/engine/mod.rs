@@ -79,7 +79,6 @@ use call::{Call, Phase, Then, Work};
 pub use effect::{Carry, Effect, Request};
 pub use event::{CallId, Event, Op, Reply, ReqId, Signal};
 pub(crate) use id_map::IdMap;
-use lean::Lean;
 use timer::{Entry, Timer, Timers};
 
 use crate::error::Error;
@@ -293,7 +292,8 @@ impl Engine {
         }
         loop {
             let Some(effect) = self.effects.pop_front() else {
-                self.effects.release_if_empty();
+                // Drained: its block goes back (see `lean`).
+                self.effects = VecDeque::new();
                 return None;
             };
             match &effect {
