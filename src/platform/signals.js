@@ -7,27 +7,27 @@
 const watched = new WeakMap();
 
 /**
- * Runs `onAbort` once when `signal` fires `abort`, unless the returned
+ * Calls `onAbort(key)` once when `signal` fires `abort`, unless the returned
  * function (stop watching) is called first. Throws what the signal's
  * `addEventListener` throws.
  */
-export function watchSignal(signal, onAbort) {
+export function watchSignal(signal, onAbort, key) {
   let entry = watched.get(signal);
   if (entry === undefined) {
     const waiters = new Set();
     const listener = () => {
       for (const waiter of [...waiters]) {
         // A waiter stopped by an earlier one's abort is not run.
-        const run = waiters.has(waiter) ? waiter.run : undefined;
-        waiter.run = undefined;
-        run?.();
+        const onAbort = waiters.has(waiter) ? waiter.onAbort : undefined;
+        waiter.onAbort = undefined;
+        onAbort?.(waiter.key);
       }
     };
     signal.addEventListener("abort", listener);
     entry = { waiters, listener };
     watched.set(signal, entry);
   }
-  const waiter = { run: onAbort };
+  const waiter = { onAbort, key };
   entry.waiters.add(waiter);
   return () => {
     entry.waiters.delete(waiter);

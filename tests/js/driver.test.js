@@ -95,3 +95,39 @@ describe("clean-up after settling", { concurrency: true }, () => {
     assert.equal(listeners.size, 0, "the listener is removed");
   });
 });
+
+// The abort callbacks of all calls wait in one table in the wasm, by key
+// (src/platform/abort.rs); a key is freed when its call's clean-up drops the
+// watch, not when the callback runs, or a call started in between would
+// share it and lose its callback with the other's clean-up.
+describe("abort callbacks", { concurrency: true }, () => {
+  test("a wait started in another's abort handler, before that one's clean-up, is aborted by its own signal, and only by it", async () => {
+    const sleeping = { apiKey: KEY, baseUrl: m.apiUrl, initialDelayMs: 60_000 };
+    /** A wait of `signal`, once polled (so sleeping), in a box: a promise would be awaited. */
+    const sleepingWait = async (signal) => {
+      let polls = 0;
+      const wait = P.waitForJob(jid("steps_1000"), { ...sleeping, signal, onProgress: () => (polls += 1) });
+      while (polls === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      return { wait };
+    };
+    /** What `wait` rejected with within `ms`, or "pending". */
+    const rejection = (wait, ms) =>
+      Promise.race([wait.then(() => "resolved", (error) => error), new Promise((resolve) => setTimeout(resolve, ms, "pending"))]);
+    const [first, other, late] = [new AbortController(), new AbortController(), new AbortController()];
+    const { wait: otherWait } = await sleepingWait(other.signal);
+    const { wait: firstWait } = await sleepingWait(first.signal);
+    let lateWait;
+    const firstRejected = firstWait.catch((error) => {
+      lateWait = sleepingWait(late.signal);
+      return error;
+    });
+    first.abort();
+    assert.equal((await firstRejected).code, "ABORTED");
+    ({ wait: lateWait } = await lateWait);
+    late.abort(new Error("late"));
+    assert.equal((await rejection(lateWait, 1000)).cause?.message, "late");
+    assert.equal(await rejection(otherWait, 20), "pending");
+    other.abort(new Error("other"));
+    assert.equal((await rejection(otherWait, 1000)).cause?.message, "other");
+  });
+});
