@@ -65,8 +65,9 @@ pub(super) enum Phase {
     Sleeping {
         /// When (ms since the epoch).
         due_ms: f64,
-        /// What it will send.
-        request: Request,
+        /// What it will send, made when it wakes (a sleeping poll holds no
+        /// copy of the job id).
+        request: WaitRequest,
     },
     /// In the client's queue for a place in flight, first come first served.
     Queued {

@@ -400,8 +400,8 @@ impl Engine {
         };
         match step {
             Step::Send { due_at_ms, request } => {
-                let request = call.work.request(request);
                 if due_at_ms <= now_ms {
+                    let request = call.work.request(request);
                     self.ask(id, request, now_ms);
                 } else {
                     call.phase = Phase::Sleeping {
@@ -782,7 +782,10 @@ impl Engine {
             return;
         };
         match std::mem::replace(&mut call.phase, Phase::Idle) {
-            Phase::Sleeping { request, .. } => self.ask(id, request, now_ms),
+            Phase::Sleeping { request, .. } => {
+                let request = call.work.request(request);
+                self.ask(id, request, now_ms);
+            }
             other @ Phase::Reserved { .. } => {
                 call.phase = other;
                 self.start_reserved(now_ms);
