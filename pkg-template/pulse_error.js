@@ -14,9 +14,15 @@ export class PulseError extends Error {
     this.name = details.code === "ABORTED" ? "AbortError" : "PulseError";
     this.code = details.code;
     this.retryable = Boolean(details.retryable);
-    for (const key of ["jobId", "httpStatus", "job", "cancelConfirmed", "serverCode", "serverDetails"]) {
-      if (details[key] !== undefined) this[key] = details[key];
-    }
+    // One named store each: a loop of keyed ones took V8 longer, and an
+    // abort's latency is mostly the making of this error.
+    const { jobId, httpStatus, job, cancelConfirmed, serverCode, serverDetails } = details;
+    if (jobId !== undefined) this.jobId = jobId;
+    if (httpStatus !== undefined) this.httpStatus = httpStatus;
+    if (job !== undefined) this.job = job;
+    if (cancelConfirmed !== undefined) this.cancelConfirmed = cancelConfirmed;
+    if (serverCode !== undefined) this.serverCode = serverCode;
+    if (serverDetails !== undefined) this.serverDetails = serverDetails;
   }
 }
 
