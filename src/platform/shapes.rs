@@ -24,7 +24,7 @@ extern "C" {
         attempt: u32,
         elapsed_ms: f64,
         next_delay_ms: &JsValue,
-        job_id: &str,
+        job_id: &JsValue,
         started_at_ms: f64,
         state_attempt: u32,
     ) -> JsValue;
