@@ -14,8 +14,8 @@ export class PulseError extends Error {
     this.name = details.code === "ABORTED" ? "AbortError" : "PulseError";
     this.code = details.code;
     this.retryable = Boolean(details.retryable);
-    // One named store each: a loop of keyed ones took V8 longer, and an
-    // abort's latency is mostly the making of this error.
+    // One named store each: a loop of keyed stores took V8 longer on an
+    // abort's way to its rejection (docs/performance.md, "The aborts").
     const { jobId, httpStatus, job, cancelConfirmed, serverCode, serverDetails } = details;
     if (jobId !== undefined) this.jobId = jobId;
     if (httpStatus !== undefined) this.httpStatus = httpStatus;

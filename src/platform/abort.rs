@@ -113,8 +113,8 @@ impl Watch {
             let mut w = w.borrow_mut();
             let function = w
                 .on_abort
-                .get_or_insert_with(|| Closure::<dyn FnMut(u32)>::new(run).into_js_value().into());
-            let function = function.clone();
+                .get_or_insert_with(|| Closure::<dyn FnMut(u32)>::new(run).into_js_value().into())
+                .clone();
             (w.add(on_abort), function)
         });
         match watch_signal(signal, &function, key) {
