@@ -231,7 +231,7 @@ impl Defaults {
                 .clone()
                 .unwrap_or_else(|| Driver::new(Caps::default(), pulse_error))
                 .start(start),
-            Err(fault) => Promise::reject(&to_js(fault, job_id.as_ref())),
+            Err(fault) => Promise::reject(&to_js(fault, job_id.as_deref())),
         }
     }
 
@@ -243,13 +243,13 @@ impl Defaults {
         subject: &JsValue,
         options: Given,
         watch: Watch,
-        job_id: &mut Option<JsValue>,
+        job_id: &mut Option<String>,
     ) -> Result<Start, Fault> {
         let (body, id) = match op {
             Op::Submit | Op::Run => (Some(Body::prepare(subject)?), String::new()),
             Op::Wait | Op::Get | Op::Cancel => {
                 let id = read_job_id(subject)?;
-                *job_id = Some(subject.clone());
+                *job_id = Some(id.clone());
                 (None, id)
             }
         };
@@ -567,7 +567,7 @@ fn well_formed(value: &JsValue) -> Option<String> {
 }
 
 /// The JS value a call rejects with: a `PulseError`, or the callback's own exception.
-pub(crate) fn to_js(fault: Fault, job_id: Option<&JsValue>) -> JsValue {
+pub(crate) fn to_js(fault: Fault, job_id: Option<&str>) -> JsValue {
     match fault {
         Fault::Thrown(exception) => exception,
         // A single request's failed attempt is final.
@@ -585,7 +585,7 @@ pub(crate) fn pulse_error(
     job: Option<JsValue>,
     cause: Option<JsValue>,
     cancel_confirmed: Option<bool>,
-    job_id: Option<&JsValue>,
+    job_id: Option<&str>,
 ) -> JsValue {
     let optional = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
     let server = error.server.map(|s| *s).unwrap_or_default();
@@ -593,7 +593,7 @@ pub(crate) fn pulse_error(
         (server.details).and_then(|json| json_parse(&JsString::from(json.as_str())).ok());
     let details = error_details(
         error.code.as_str(),
-        &optional(job_id.cloned()),
+        &optional(job_id.map(JsValue::from)),
         &optional(error.http_status.map(JsValue::from)),
         error.retryable,
         &optional(job),

@@ -54,8 +54,7 @@ pub struct Hooks {
 /// Builds the `PulseError` a call rejects with from its error, the job as
 /// last polled, the exception behind it, `cancelConfirmed` and the job id
 /// (the factory lives with the bindings).
-pub type ToJs =
-    fn(Error, Option<JsValue>, Option<JsValue>, Option<bool>, Option<&JsValue>) -> JsValue;
+pub type ToJs = fn(Error, Option<JsValue>, Option<JsValue>, Option<bool>, Option<&str>) -> JsValue;
 
 /// One engine and what its calls hold in JS. Cloning shares it: a client
 /// holds one, and so do its pending requests, its timer and its listeners.
@@ -149,9 +148,8 @@ pub struct Call {
     pub conn: Rc<Conn>,
     /// `requestTimeoutMs`.
     pub request_timeout_ms: f64,
-    /// `PulseError.jobId`: the caller's string itself (no copy in wasm
-    /// memory to hold, nor to decode for each error and progress report).
-    pub job_id: Option<JsValue>,
+    /// `PulseError.jobId`.
+    pub job_id: Option<String>,
     /// The caller's `options.signal`.
     pub signal: Option<SignalLike>,
     /// A watch's own stop signal.
@@ -211,7 +209,7 @@ impl Driver {
         };
         let to_js = self.0.borrow().to_js;
         let refuse = |error: Error, cause: JsValue| {
-            let value = to_js(error, None, Some(cause), None, start.call.job_id.as_ref());
+            let value = to_js(error, None, Some(cause), None, start.call.job_id.as_deref());
             let _ = reject.call1(&JsValue::UNDEFINED, &value);
         };
         let call = {
@@ -385,7 +383,7 @@ impl Driver {
                     Carry::Reason(Signal::Stop) => (None, held.call.stop.as_ref().map(reason)),
                 };
                 let to_js = self.0.borrow().to_js;
-                let job_id = held.call.job_id.as_ref();
+                let job_id = held.call.job_id.as_deref();
                 let value = to_js(error, job, cause, cancel_confirmed, job_id);
                 let _ = held.reject.call1(&JsValue::UNDEFINED, &value);
                 self.release(Leftover::Call(held));
@@ -505,7 +503,7 @@ impl Driver {
             }
             Request::Submit => read_submitted(&answer.body).map(|(value, job_id)| {
                 if let Some(mut held) = self.held_for(req) {
-                    held.call.job_id = Some(JsValue::from(job_id.as_str()));
+                    held.call.job_id = Some(job_id.clone());
                 }
                 (value, Reply::Created(job_id))
             }),
@@ -590,7 +588,7 @@ impl Driver {
                     held.call.hooks.on_progress.clone(),
                     held.call.hooks.on_job.clone(),
                 ],
-                held.call.job_id.clone().unwrap_or_else(|| "".into()),
+                held.call.job_id.clone().unwrap_or_default(),
             ),
             None => return Ok(()),
         };

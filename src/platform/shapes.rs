@@ -24,7 +24,7 @@ extern "C" {
         attempt: u32,
         elapsed_ms: f64,
         next_delay_ms: &JsValue,
-        job_id: &JsValue,
+        job_id: &str,
         started_at_ms: f64,
         state_attempt: u32,
     ) -> JsValue;
