@@ -116,14 +116,14 @@ describe("abort callbacks", { concurrency: true }, () => {
     const [first, other, late] = [new AbortController(), new AbortController(), new AbortController()];
     const { wait: otherWait } = await sleepingWait(other.signal);
     const { wait: firstWait } = await sleepingWait(first.signal);
-    let lateWait;
+    let lateStarted;
     const firstRejected = firstWait.catch((error) => {
-      lateWait = sleepingWait(late.signal);
+      lateStarted = sleepingWait(late.signal);
       return error;
     });
     first.abort();
     assert.equal((await firstRejected).code, "ABORTED");
-    ({ wait: lateWait } = await lateWait);
+    const { wait: lateWait } = await lateStarted;
     late.abort(new Error("late"));
     assert.equal((await rejection(lateWait, 1000)).cause?.message, "late");
     assert.equal(await rejection(otherWait, 20), "pending");
