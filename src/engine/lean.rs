@@ -3,8 +3,10 @@
 //! yet std's collections start at four slots and keep them when emptied:
 //! a sleeping wait kept about half a kilobyte of wasm memory in empty or
 //! oversized collections. Here the maps and the timers start with one slot
-//! and double when full, and give their block back when they empty (as the
-//! queue of effects does once the driver has taken them all).
+//! and double when full. The maps give their block back when they empty,
+//! and the timers when pruning leaves none (a sleeping call always has one
+//! armed); the engine drops its queue of effects itself once the driver has
+//! taken them all (through this trait it cost 37 B gzip more).
 
 use std::collections::BinaryHeap;
 
